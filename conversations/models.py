@@ -1,0 +1,159 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from chatbot.ids import new_conversation_id, new_message_id
+
+METADATA_MAX_KEYS = 16
+METADATA_MAX_KEY_CHARS = 64
+METADATA_MAX_VALUE_CHARS = 512
+TITLE_MAX_CHARS = 200
+PREVIEW_MAX_CHARS = 200
+
+
+class Conversation(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "active"
+        LOCKED = "locked"
+        CLOSED = "closed"
+
+    public_id = models.CharField(
+        max_length=64, unique=True, default=new_conversation_id, editable=False
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.DB_CASCADE, related_name="conversations"
+    )
+    project = models.ForeignKey(
+        "projects.Project",
+        on_delete=models.DB_SET_NULL,
+        null=True,
+        blank=True,
+        related_name="conversations",
+    )
+    title = models.CharField(max_length=TITLE_MAX_CHARS, blank=True)
+    status = models.CharField(max_length=16, choices=Status, default=Status.ACTIVE)
+    status_reason = models.CharField(max_length=500, blank=True)
+    pinned_at = models.DateTimeField(null=True, blank=True)
+    archived_at = models.DateTimeField(null=True, blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    # Denormalized for the sidebar; kept in the same transaction as the write that changes them.
+    message_count = models.PositiveIntegerField(default=0)
+    preview = models.CharField(max_length=PREVIEW_MAX_CHARS, blank=True)
+    token_count = models.PositiveIntegerField(default=0)
+    # The leaf of the active branch; the visible thread is the path root -> leaf.
+    current_message = models.ForeignKey(
+        "Message", on_delete=models.DB_SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["owner", "-updated_at", "-id"], name="conv_sidebar_idx"),
+            models.Index(fields=["updated_at"], name="conv_updated_idx"),
+        ]
+
+    def __str__(self):
+        return self.title or self.public_id
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == self.Status.ACTIVE
+
+
+class Message(models.Model):
+    class Role(models.TextChoices):
+        SYSTEM = "system"
+        USER = "user"
+        ASSISTANT = "assistant"
+        TOOL = "tool"
+
+    class Status(models.TextChoices):
+        IN_PROGRESS = "in_progress"
+        COMPLETED = "completed"
+        STOPPED = "stopped"
+        INCOMPLETE = "incomplete"
+        FAILED = "failed"
+
+    public_id = models.CharField(
+        max_length=64, unique=True, default=new_message_id, editable=False
+    )
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.DB_CASCADE, related_name="messages"
+    )
+    parent = models.ForeignKey(
+        "self", on_delete=models.DB_CASCADE, null=True, blank=True, related_name="children"
+    )
+    role = models.CharField(max_length=16, choices=Role)
+    content = models.TextField(blank=True)
+    status = models.CharField(max_length=16, choices=Status, default=Status.COMPLETED)
+    # Why a reply ended other than completed ("Stopped by user", "Upstream error: …").
+    status_reason = models.CharField(max_length=500, blank=True)
+    model = models.CharField(max_length=100, blank=True)
+    input_tokens = models.PositiveIntegerField(default=0)
+    output_tokens = models.PositiveIntegerField(default=0)
+    # An id given by someone else: the provider's completion id, or an imported node id.
+    call_id = models.CharField(max_length=100, blank=True)
+    # The sender's idempotency key: repeating a send with it creates nothing new.
+    client_id = models.CharField(max_length=64, null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["conversation", "parent"], name="msg_tree_idx"),
+        ]
+        constraints = [
+            # One generation at a time per conversation, enforced by the database.
+            models.UniqueConstraint(
+                fields=["conversation"],
+                condition=Q(status="in_progress"),
+                name="msg_one_generation_per_conversation",
+            ),
+            models.UniqueConstraint(
+                fields=["conversation", "client_id"],
+                condition=Q(client_id__isnull=False),
+                name="msg_unique_client_id",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.role}: {self.content[:50]}"
+
+    @property
+    def total_tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+
+class ModerationEvent(models.Model):
+    """A staff action on a conversation, kept after the conversation is gone."""
+
+    class Action(models.TextChoices):
+        LOCK = "lock"
+        CLOSE = "close"
+        REOPEN = "reopen"
+        REVOKE_SHARES = "revoke_shares"
+        DELETE = "delete"
+
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.DB_SET_NULL, null=True, related_name="+"
+    )
+    conversation = models.ForeignKey(
+        Conversation,
+        on_delete=models.DB_SET_NULL,
+        null=True,
+        blank=True,
+        related_name="moderation_events",
+    )
+    conversation_public_id = models.CharField(max_length=64)
+    conversation_title = models.CharField(max_length=TITLE_MAX_CHARS, blank=True)
+    action = models.CharField(max_length=32, choices=Action)
+    reason = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["-created_at"], name="modevent_created_idx")]
+
+    def __str__(self):
+        return f"{self.action} {self.conversation_public_id}"
