@@ -76,9 +76,7 @@ class Message(models.Model):
         INCOMPLETE = "incomplete"
         FAILED = "failed"
 
-    public_id = models.CharField(
-        max_length=64, unique=True, default=new_message_id, editable=False
-    )
+    public_id = models.CharField(max_length=64, unique=True, default=new_message_id, editable=False)
     conversation = models.ForeignKey(
         Conversation, on_delete=models.DB_CASCADE, related_name="messages"
     )

@@ -1,0 +1,288 @@
+"""Writes to conversations and messages; every door (HTML, DRF, /v1, websocket) calls these."""
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from conversations import events
+from conversations.models import (
+    METADATA_MAX_KEY_CHARS,
+    METADATA_MAX_KEYS,
+    METADATA_MAX_VALUE_CHARS,
+    PREVIEW_MAX_CHARS,
+    TITLE_MAX_CHARS,
+    Conversation,
+    Message,
+)
+
+
+class ConversationError(Exception):
+    """A request the conversation's state refuses; `code` names the reason for every door."""
+
+    code = "conversation_error"
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class ConversationNotOpen(ConversationError):
+    code = "conversation_not_open"
+
+
+class GenerationInProgress(ConversationError):
+    code = "generation_in_progress"
+
+
+class ConversationFull(ConversationError):
+    code = "conversation_full"
+
+
+class MessageTooLong(ConversationError):
+    code = "message_too_long"
+
+
+@dataclass(frozen=True)
+class SendResult:
+    user_message: Message
+    assistant_message: Message
+    created: bool
+
+
+def make_preview(text: str) -> str:
+    """Return the first line of text, shortened for the sidebar."""
+    line = " ".join(text.split())
+    if len(line) <= PREVIEW_MAX_CHARS:
+        return line
+    return line[: PREVIEW_MAX_CHARS - 1].rstrip() + "…"
+
+
+def validate_title(title: str) -> str:
+    """Return the trimmed title or raise ValidationError."""
+    title = " ".join((title or "").split())
+    if not title:
+        raise ValidationError({"title": "Enter a title."})
+    if len(title) > TITLE_MAX_CHARS:
+        raise ValidationError({"title": f"Keep the title to {TITLE_MAX_CHARS} characters."})
+    return title
+
+
+def validate_metadata(metadata) -> dict:
+    """Return metadata if it is a map of at most 16 short string pairs, else raise."""
+    if not isinstance(metadata, dict):
+        raise ValidationError({"metadata": "Metadata must be an object of strings."})
+    if len(metadata) > METADATA_MAX_KEYS:
+        raise ValidationError({"metadata": f"At most {METADATA_MAX_KEYS} metadata keys."})
+    for key, value in metadata.items():
+        if not isinstance(key, str) or not isinstance(value, str):
+            raise ValidationError({"metadata": "Metadata keys and values must be strings."})
+        if len(key) > METADATA_MAX_KEY_CHARS:
+            raise ValidationError(
+                {"metadata": f"Metadata keys are at most {METADATA_MAX_KEY_CHARS} characters."}
+            )
+        if len(value) > METADATA_MAX_VALUE_CHARS:
+            raise ValidationError(
+                {"metadata": f"Metadata values are at most {METADATA_MAX_VALUE_CHARS} characters."}
+            )
+    return metadata
+
+
+def validate_model(model: str | None) -> str:
+    """Return the model to use: the given one if configured, else the default."""
+    if not model:
+        return settings.CHAT_MODELS[0]
+    if model not in settings.CHAT_MODELS:
+        raise ValidationError(
+            {"model": f"Unknown model. Choose one of: {', '.join(settings.CHAT_MODELS)}."}
+        )
+    return model
+
+
+def validate_content(content: str) -> str:
+    if not isinstance(content, str) or not content.strip():
+        raise ValidationError({"content": "Type a message."})
+    if len(content) > settings.MAX_MESSAGE_CHARS:
+        raise MessageTooLong(
+            f"Messages are at most {settings.MAX_MESSAGE_CHARS:,} characters "
+            f"(this one has {len(content):,})."
+        )
+    return content
+
+
+def conversation_create(
+    *, owner, title: str = "", project=None, metadata: dict | None = None
+) -> Conversation:
+    """Create an empty conversation for owner."""
+    if project is not None and project.owner_id != owner.pk:
+        raise ValidationError({"project": "No such project."})
+    conversation = Conversation.objects.create(
+        owner=owner,
+        title=validate_title(title) if title else "",
+        project=project,
+        metadata=validate_metadata(metadata or {}),
+    )
+    events.sidebar_changed(
+        user_id=owner.pk, conversation_public_id=conversation.public_id, action="created"
+    )
+    return conversation
+
+
+def _save(conversation: Conversation, fields: list[str], action: str) -> Conversation:
+    with transaction.atomic():
+        conversation.save(update_fields=fields)
+        events.sidebar_changed(
+            user_id=conversation.owner_id,
+            conversation_public_id=conversation.public_id,
+            action=action,
+        )
+    return conversation
+
+
+def conversation_rename(*, conversation: Conversation, title: str) -> Conversation:
+    conversation.title = validate_title(title)
+    return _save(conversation, ["title"], "renamed")
+
+
+def conversation_set_pinned(*, conversation: Conversation, pinned: bool) -> Conversation:
+    conversation.pinned_at = timezone.now() if pinned else None
+    return _save(conversation, ["pinned_at"], "pinned" if pinned else "unpinned")
+
+
+def conversation_set_archived(*, conversation: Conversation, archived: bool) -> Conversation:
+    conversation.archived_at = timezone.now() if archived else None
+    return _save(conversation, ["archived_at"], "archived" if archived else "unarchived")
+
+
+def conversation_set_metadata(*, conversation: Conversation, metadata: dict) -> Conversation:
+    conversation.metadata = validate_metadata(metadata)
+    return _save(conversation, ["metadata"], "updated")
+
+
+def conversation_set_project(*, conversation: Conversation, project) -> Conversation:
+    if project is not None and project.owner_id != conversation.owner_id:
+        raise ValidationError({"project": "No such project."})
+    conversation.project = project
+    return _save(conversation, ["project"], "moved")
+
+
+def conversation_delete(*, conversation: Conversation) -> None:
+    """Delete a conversation; its messages and share links go with it in the database."""
+    with transaction.atomic():
+        events.sidebar_changed(
+            user_id=conversation.owner_id,
+            conversation_public_id=conversation.public_id,
+            action="deleted",
+        )
+        conversation.delete()
+
+
+def message_send(
+    *,
+    conversation: Conversation,
+    content: str,
+    client_id: str | None = None,
+    model: str | None = None,
+) -> SendResult:
+    """Save a user message under the active leaf, create its reply `in_progress`, start it.
+
+    Repeating a send with the same client_id returns the first result and creates nothing.
+    """
+    content = validate_content(content)
+    model = validate_model(model)
+    try:
+        with transaction.atomic():
+            conv = Conversation.objects.select_for_update().get(pk=conversation.pk)
+            if client_id:
+                existing = Message.objects.filter(conversation=conv, client_id=client_id).first()
+                if existing is not None:
+                    reply = existing.children.order_by("created_at", "id").first()
+                    return SendResult(existing, reply, created=False)
+            result = _append_turn(
+                conv,
+                parent_id=conv.current_message_id,
+                content=content,
+                client_id=client_id,
+                model=model,
+            )
+    except IntegrityError:
+        # The database saw a concurrent duplicate or a concurrent generation first.
+        if client_id:
+            existing = Message.objects.filter(
+                conversation=conversation, client_id=client_id
+            ).first()
+            if existing is not None:
+                reply = existing.children.order_by("created_at", "id").first()
+                return SendResult(existing, reply, created=False)
+        raise GenerationInProgress(
+            "A reply is still being generated in this conversation. Wait for it or stop it."
+        ) from None
+    conversation.refresh_from_db()
+    return result
+
+
+def conversation_check_open(conversation: Conversation) -> None:
+    """Raise ConversationNotOpen unless the conversation accepts new messages."""
+    if conversation.status != Conversation.Status.ACTIVE:
+        reason = f": {conversation.status_reason}" if conversation.status_reason else "."
+        raise ConversationNotOpen(f"This conversation is {conversation.status}{reason}")
+
+
+def conversation_check_idle(conversation: Conversation) -> None:
+    """Raise GenerationInProgress while a reply is being generated."""
+    if Message.objects.filter(
+        conversation=conversation, status=Message.Status.IN_PROGRESS
+    ).exists():
+        raise GenerationInProgress(
+            "A reply is still being generated in this conversation. Wait for it or stop it."
+        )
+
+
+def _append_turn(
+    conv: Conversation, *, parent_id: int | None, content: str, client_id: str | None, model: str
+) -> SendResult:
+    """Add a user message under parent_id and its in-progress reply (caller holds the row lock)."""
+    conversation_check_open(conv)
+    if conv.message_count + 2 > settings.MAX_MESSAGES_PER_CONVERSATION:
+        raise ConversationFull(
+            f"This conversation has reached {settings.MAX_MESSAGES_PER_CONVERSATION:,} "
+            "messages. Start a new chat to continue."
+        )
+    conversation_check_idle(conv)
+    now = timezone.now()
+    user_message = Message.objects.create(
+        conversation=conv,
+        parent_id=parent_id,
+        role=Message.Role.USER,
+        content=content,
+        client_id=client_id,
+        created_at=now,
+        updated_at=now,
+    )
+    reply = Message.objects.create(
+        conversation=conv,
+        parent=user_message,
+        role=Message.Role.ASSISTANT,
+        status=Message.Status.IN_PROGRESS,
+        model=model,
+        created_at=now,
+        updated_at=now,
+    )
+    conv.current_message = reply
+    conv.message_count += 2
+    conv.preview = make_preview(content)
+    conv.updated_at = now
+    conv.save(update_fields=["current_message", "message_count", "preview", "updated_at"])
+    events.sidebar_changed(
+        user_id=conv.owner_id, conversation_public_id=conv.public_id, action="updated"
+    )
+    transaction.on_commit(lambda: _start_generation(reply.pk))
+    return SendResult(user_message, reply, created=True)
+
+
+def _start_generation(message_id: int) -> None:
+    from conversations import generation
+
+    generation.start_generation(message_id)
