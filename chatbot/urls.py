@@ -1,6 +1,14 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("accounts/", include("accounts.urls")),
+    path("settings/keys/", include("accounts.keys_urls")),
+    path("settings/data/", include("conversations.data_urls")),
+    path("projects/", include("projects.urls")),
+    path("api/", include("chatbot.api_urls")),
+    path("v1/", include("conversations.v1.urls")),
+    path("", include("sharing.urls")),
+    path("", include("conversations.urls")),
 ]

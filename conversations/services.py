@@ -286,3 +286,76 @@ def _start_generation(message_id: int) -> None:
     from conversations import generation
 
     generation.start_generation(message_id)
+
+
+def message_append(
+    *,
+    conversation: Conversation,
+    role: str,
+    content: str,
+    model: str = "",
+    parent: Message | None = None,
+) -> Message:
+    """Add a finished message under the active leaf (or `parent`) without generating a reply."""
+    if role not in Message.Role.values:
+        raise ValidationError({"role": f"Role must be one of: {', '.join(Message.Role.values)}."})
+    content = validate_content(content)
+    with transaction.atomic():
+        conv = Conversation.objects.select_for_update().get(pk=conversation.pk)
+        conversation_check_open(conv)
+        if conv.message_count + 1 > settings.MAX_MESSAGES_PER_CONVERSATION:
+            raise ConversationFull(
+                f"This conversation has reached {settings.MAX_MESSAGES_PER_CONVERSATION:,} "
+                "messages."
+            )
+        conversation_check_idle(conv)
+        now = timezone.now()
+        message = Message.objects.create(
+            conversation=conv,
+            parent_id=parent.pk if parent is not None else conv.current_message_id,
+            role=role,
+            content=content,
+            model=model,
+            created_at=now,
+            updated_at=now,
+        )
+        conv.current_message = message
+        conv.message_count += 1
+        conv.preview = make_preview(content)
+        conv.updated_at = now
+        conv.save(update_fields=["current_message", "message_count", "preview", "updated_at"])
+        events.sidebar_changed(
+            user_id=conv.owner_id, conversation_public_id=conv.public_id, action="updated"
+        )
+    conversation.refresh_from_db()
+    return message
+
+
+_SUBTREE_SQL = """
+WITH RECURSIVE subtree(id) AS (
+    SELECT id FROM conversations_message WHERE id = %s
+    UNION ALL
+    SELECT m.id FROM conversations_message m JOIN subtree s ON m.parent_id = s.id
+)
+SELECT id FROM subtree
+"""
+
+
+def message_delete(*, message: Message) -> None:
+    """Delete a message and every reply below it; the active leaf moves up if it was among them."""
+    from django.db import connection
+
+    with transaction.atomic():
+        conv = Conversation.objects.select_for_update().get(pk=message.conversation_id)
+        with connection.cursor() as cursor:
+            cursor.execute(_SUBTREE_SQL, [message.pk])
+            doomed = {row[0] for row in cursor.fetchall()}
+        if conv.current_message_id in doomed:
+            conv.current_message_id = message.parent_id
+        conv.message_count = max(conv.message_count - len(doomed), 0)
+        conv.save(update_fields=["current_message", "message_count"])
+        # The database cascades to the subtree and to share links of these messages.
+        Message.objects.filter(pk=message.pk).delete()
+        events.sidebar_changed(
+            user_id=conv.owner_id, conversation_public_id=conv.public_id, action="updated"
+        )

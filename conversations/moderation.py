@@ -1,0 +1,149 @@
+"""Staff moderation of conversations: every action writes a ModerationEvent.
+
+Lock and close only set ``Conversation.status`` and ``status_reason``; the send service checks
+them on every request, so they take effect on the next request through any door.
+"""
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from conversations import events
+from conversations.models import Conversation, ModerationEvent
+
+REASON_MAX_CHARS = ModerationEvent._meta.get_field("reason").max_length
+
+
+def _clean_reason(reason: str, *, required: bool) -> str:
+    reason = (reason or "").strip()
+    if required and not reason:
+        raise ValidationError("A reason is required: the user sees it.")
+    if len(reason) > REASON_MAX_CHARS:
+        raise ValidationError(f"The reason is longer than {REASON_MAX_CHARS} characters.")
+    return reason
+
+
+def _record(
+    *, conversation: Conversation, actor: AbstractBaseUser | None, action: str, reason: str
+) -> ModerationEvent:
+    return ModerationEvent.objects.create(
+        actor=actor,
+        conversation=conversation,
+        conversation_public_id=conversation.public_id,
+        conversation_title=conversation.title,
+        action=action,
+        reason=reason,
+    )
+
+
+def _set_status(
+    *,
+    conversation: Conversation,
+    actor: AbstractBaseUser | None,
+    status: str,
+    action: str,
+    reason: str,
+) -> ModerationEvent:
+    with transaction.atomic():
+        conversation.status = status
+        conversation.status_reason = reason
+        # updated_at stays: moderation must not move the conversation in the owner's sidebar.
+        conversation.save(update_fields=["status", "status_reason"])
+        event = _record(conversation=conversation, actor=actor, action=action, reason=reason)
+        events.sidebar_changed(
+            user_id=conversation.owner_id,
+            conversation_public_id=conversation.public_id,
+            action="updated",
+        )
+    return event
+
+
+def conversation_lock(
+    *, conversation: Conversation, actor: AbstractBaseUser | None, reason: str
+) -> ModerationEvent:
+    """Lock a conversation: it stays readable but accepts no new message."""
+    return _set_status(
+        conversation=conversation,
+        actor=actor,
+        status=Conversation.Status.LOCKED,
+        action=ModerationEvent.Action.LOCK,
+        reason=_clean_reason(reason, required=True),
+    )
+
+
+def conversation_close(
+    *, conversation: Conversation, actor: AbstractBaseUser | None, reason: str
+) -> ModerationEvent:
+    """Close a conversation for good: readable, no new message, the user sees the reason."""
+    return _set_status(
+        conversation=conversation,
+        actor=actor,
+        status=Conversation.Status.CLOSED,
+        action=ModerationEvent.Action.CLOSE,
+        reason=_clean_reason(reason, required=True),
+    )
+
+
+def conversation_reopen(
+    *, conversation: Conversation, actor: AbstractBaseUser | None, reason: str = ""
+) -> ModerationEvent:
+    """Make a locked or closed conversation active again."""
+    reason = _clean_reason(reason, required=False)
+    with transaction.atomic():
+        conversation.status = Conversation.Status.ACTIVE
+        conversation.status_reason = ""
+        conversation.save(update_fields=["status", "status_reason"])
+        event = _record(
+            conversation=conversation,
+            actor=actor,
+            action=ModerationEvent.Action.REOPEN,
+            reason=reason,
+        )
+        events.sidebar_changed(
+            user_id=conversation.owner_id,
+            conversation_public_id=conversation.public_id,
+            action="updated",
+        )
+    return event
+
+
+def conversation_revoke_shares(
+    *, conversation: Conversation, actor: AbstractBaseUser | None, reason: str = ""
+) -> int:
+    """Revoke every share link of a conversation that is not revoked yet; return how many."""
+    reason = _clean_reason(reason, required=False)
+    with transaction.atomic():
+        revoked = conversation.share_links.filter(revoked_at__isnull=True).update(
+            revoked_at=timezone.now()
+        )
+        _record(
+            conversation=conversation,
+            actor=actor,
+            action=ModerationEvent.Action.REVOKE_SHARES,
+            reason=reason,
+        )
+    return revoked
+
+
+def conversation_delete_moderated(
+    *, conversation: Conversation, actor: AbstractBaseUser | None, reason: str = ""
+) -> ModerationEvent:
+    """Delete a conversation (messages and shares go by database cascade), keeping the log."""
+    reason = _clean_reason(reason, required=False)
+    with transaction.atomic():
+        event = _record(
+            conversation=conversation,
+            actor=actor,
+            action=ModerationEvent.Action.DELETE,
+            reason=reason,
+        )
+        # One DELETE: messages and share links cascade, the event's link is set to NULL.
+        Conversation.objects.filter(pk=conversation.pk).delete()
+        events.sidebar_changed(
+            user_id=conversation.owner_id,
+            conversation_public_id=conversation.public_id,
+            action="deleted",
+        )
+    event.conversation = None
+    return event
