@@ -36,3 +36,52 @@ def sidebar_changed(*, user_id: int, conversation_public_id: str, action: str) -
             "action": action,
         },
     )
+
+
+# Events of the conversation group `conversation.<public id>` (consumers render them as HTML):
+#   {"type": "message.created", "message_ids": [public ids], "replaces": public id or ""}
+#       new messages; "replaces" names the message a new branch takes the place of
+#   {"type": "generation.delta", "message_id": public id, "text": the reply so far}
+#       at most every ~50 ms while a reply streams
+#   {"type": "generation.done", "message_id": public id, "status": final status}
+#   {"type": "thread.changed"}  the active branch changed (branch switch): re-fetch the thread
+# The engine of a reply listens on `generation.<message public id>` for
+#   {"type": "generation.stop", "message_id": public id}
+# A websocket of a signed-in session listens on `session.<session key>` for
+#   {"type": "session.ended"}  sent on logout: the socket closes and receives nothing more
+
+
+def generation_group(message_public_id: str) -> str:
+    return f"generation.{message_public_id}"
+
+
+def session_group(session_key: str) -> str:
+    return f"session.{session_key}"
+
+
+async def apublish(group: str, event: dict) -> None:
+    """Send an event to a group from async code."""
+    await get_channel_layer().group_send(group, event)
+
+
+def messages_created(
+    *, conversation_public_id: str, message_ids: list[str], replaces: str = ""
+) -> None:
+    """Tell every tab on the conversation about new messages (after commit)."""
+    publish_on_commit(
+        conversation_group(conversation_public_id),
+        {"type": "message.created", "message_ids": message_ids, "replaces": replaces},
+    )
+
+
+def thread_changed(*, conversation_public_id: str) -> None:
+    """Tell every tab on the conversation that its active branch changed (after commit)."""
+    publish_on_commit(conversation_group(conversation_public_id), {"type": "thread.changed"})
+
+
+def generation_stop(*, message_public_id: str) -> None:
+    """Ask the engine of a reply, in whichever process it runs, to stop (after commit)."""
+    publish_on_commit(
+        generation_group(message_public_id),
+        {"type": "generation.stop", "message_id": message_public_id},
+    )

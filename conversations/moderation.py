@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from conversations import events
+from conversations import events, services
 from conversations.models import Conversation, ModerationEvent
 
 REASON_MAX_CHARS = ModerationEvent._meta.get_field("reason").max_length
@@ -139,11 +139,6 @@ def conversation_delete_moderated(
             reason=reason,
         )
         # One DELETE: messages and share links cascade, the event's link is set to NULL.
-        Conversation.objects.filter(pk=conversation.pk).delete()
-        events.sidebar_changed(
-            user_id=conversation.owner_id,
-            conversation_public_id=conversation.public_id,
-            action="deleted",
-        )
+        services.conversation_delete(conversation=conversation)
     event.conversation = None
     return event

@@ -241,7 +241,13 @@ def conversation_check_idle(conversation: Conversation) -> None:
 
 
 def _append_turn(
-    conv: Conversation, *, parent_id: int | None, content: str, client_id: str | None, model: str
+    conv: Conversation,
+    *,
+    parent_id: int | None,
+    content: str,
+    client_id: str | None,
+    model: str,
+    replaces: str = "",
 ) -> SendResult:
     """Add a user message under parent_id and its in-progress reply (caller holds the row lock)."""
     conversation_check_open(conv)
@@ -277,6 +283,11 @@ def _append_turn(
     conv.save(update_fields=["current_message", "message_count", "preview", "updated_at"])
     events.sidebar_changed(
         user_id=conv.owner_id, conversation_public_id=conv.public_id, action="updated"
+    )
+    events.messages_created(
+        conversation_public_id=conv.public_id,
+        message_ids=[user_message.public_id, reply.public_id],
+        replaces=replaces,
     )
     transaction.on_commit(lambda: _start_generation(reply.pk))
     return SendResult(user_message, reply, created=True)

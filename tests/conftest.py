@@ -4,6 +4,8 @@ import pytest
 
 from tests.factories import UserFactory
 
+pytest_plugins = ["tests.fake_openai"]
+
 PASSWORD = "correct horse battery staple"
 
 

@@ -1,0 +1,1 @@
+"""Model providers: no ORM here, only talking to models."""

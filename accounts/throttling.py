@@ -1,0 +1,106 @@
+"""Fixed-window rate limits counted atomically in the cache, per user and per API key.
+
+DRF's SimpleRateThrottle reads a history list, appends and writes it back, so a burst of
+concurrent requests can all read the same history and all pass. Here each request is one
+atomic `incr` on a per-window counter (Redis INCR; a lock in LocMemCache), so exactly
+`limit` requests pass in a window however many arrive at once.
+"""
+
+import math
+import time
+
+from django.conf import settings
+from django.core.cache import caches
+from django.core.exceptions import ImproperlyConfigured
+from rest_framework.throttling import BaseThrottle
+
+DURATIONS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60,
+             "h": 3600, "hour": 3600, "d": 86400, "day": 86400}  # fmt: skip
+
+
+def parse_rate(rate: str | None) -> tuple[int, int] | None:
+    """Return (requests, seconds) for a rate like "120/min", or None when it is off."""
+    if not rate or rate.strip().lower() in ("0", "off", "none"):
+        return None
+    try:
+        count, _, period = rate.strip().partition("/")
+        number = "".join(ch for ch in period if ch.isdigit()) or "1"
+        unit = period.lstrip("0123456789").strip().lower()
+        return int(count), int(number) * DURATIONS[unit]
+    except (KeyError, ValueError):
+        raise ImproperlyConfigured(
+            f"Invalid rate {rate!r}: use <count>/<period> such as 120/min or 1000/day."
+        ) from None
+
+
+def hit(bucket: str, rate: str | None) -> float | None:
+    """Count one request in bucket; return seconds to wait if it is over the rate, else None."""
+    parsed = parse_rate(rate)
+    if parsed is None:
+        return None
+    limit, duration = parsed
+    now = time.time()
+    window = int(now // duration)
+    key = f"throttle:{bucket}:{duration}:{window}"
+    cache = caches[getattr(settings, "THROTTLE_CACHE", "default")]
+    # add() creates the counter only if missing (SET NX), incr() bumps it atomically.
+    cache.add(key, 0, timeout=duration + 1)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # The counter expired between add and incr: this is a new window.
+        cache.add(key, 0, timeout=duration + 1)
+        count = cache.incr(key)
+    if count > limit:
+        return max((window + 1) * duration - now, 0.001)
+    return None
+
+
+def throttle_request(*, scope: str, user_id: int, api_key_id: int | None) -> float | None:
+    """Count a request of scope ("write" or "generation") for the user and the key.
+
+    Return the seconds to wait when any limit is exceeded, else None.
+    """
+    rates = {
+        "write": (settings.API_WRITE_RATE, settings.API_KEY_WRITE_RATE),
+        "generation": (settings.GENERATION_RATE, settings.API_KEY_GENERATION_RATE),
+    }
+    user_rate, key_rate = rates[scope]
+    waits = [hit(f"{scope}:user:{user_id}", user_rate)]
+    if api_key_id is not None:
+        waits.append(hit(f"{scope}:key:{api_key_id}", key_rate))
+    waits = [w for w in waits if w is not None]
+    return max(waits) if waits else None
+
+
+class ScopedThrottle(BaseThrottle):
+    scope = ""
+
+    def applies(self, request) -> bool:
+        return True
+
+    def allow_request(self, request, view):
+        self._wait = None
+        user = request.user
+        if not self.applies(request) or not getattr(user, "is_authenticated", False):
+            return True
+        api_key_id = getattr(request.auth, "pk", None) if request.auth is not None else None
+        self._wait = throttle_request(scope=self.scope, user_id=user.pk, api_key_id=api_key_id)
+        return self._wait is None
+
+    def wait(self):
+        return math.ceil(self._wait) if self._wait else None
+
+
+class WriteThrottle(ScopedThrottle):
+    """Limit writes (any unsafe method) per user and per key: settings.API_WRITE_RATE."""
+
+    scope = "write"
+
+    def applies(self, request) -> bool:
+        return request.method not in ("GET", "HEAD", "OPTIONS")
+
+
+class GenerationThrottle(ScopedThrottle):
+    """Limit generation starts per user and per key: settings.GENERATION_RATE."""
+
+    scope = "generation"

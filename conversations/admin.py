@@ -1,0 +1,429 @@
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import ActionLocation
+from django.core.paginator import Paginator
+from django.db import connections
+from django.db.models import Exists, OuterRef, Q
+from django.db.models.functions import Substr
+from django.http import HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.functional import cached_property
+from django.utils.html import format_html
+from django.utils.text import smart_split, unescape_string_literal
+
+from conversations import moderation
+from conversations.models import Conversation, Message, ModerationEvent
+
+# Messages shown per page on a conversation's admin page.
+MESSAGE_PAGE_SIZE = 50
+EXCERPT_CHARS = 300
+BOTH_LOCATIONS = [ActionLocation.CHANGE_LIST, ActionLocation.CHANGE_FORM]
+
+
+def _live_shares():
+    # The share model is reached through the relation: conversations never import sharing.
+    share_model = Conversation._meta.get_field("share_links").related_model
+    return share_model.objects.live().filter(conversation=OuterRef("pk"))
+
+
+class OwnerFilter(admin.SimpleListFilter):
+    """Filter by owner id; offers no choices (there may be millions), set from the owner link."""
+
+    title = "owner"
+    parameter_name = "owner"
+
+    def lookups(self, request, model_admin):
+        value = self.value()
+        if value and value.isdigit():
+            # One query, only when an owner is selected.
+            user = Conversation.owner.field.related_model.objects.filter(pk=value).first()
+            if user:
+                return [(str(user.pk), user.get_username())]
+        return []
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value and value.isdigit():
+            return queryset.filter(owner_id=value)
+        return queryset
+
+
+class ProjectFilter(admin.SimpleListFilter):
+    """Filter by project: any or none, or one of the selected owner's projects."""
+
+    title = "project"
+    parameter_name = "project"
+
+    def lookups(self, request, model_admin):
+        choices = [("any", "In a project"), ("none", "No project")]
+        owner = request.GET.get(OwnerFilter.parameter_name, "")
+        if owner.isdigit():
+            projects = Conversation.project.field.related_model.objects.filter(owner_id=owner)
+            choices += [(str(pk), title) for pk, title in projects.values_list("pk", "title")]
+        return choices
+
+    def queryset(self, request, queryset):
+        match self.value():
+            case None:
+                return queryset
+            case "any":
+                return queryset.filter(project__isnull=False)
+            case "none":
+                return queryset.filter(project__isnull=True)
+            case value if value.isdigit():
+                return queryset.filter(project_id=value)
+        return queryset
+
+
+class SharedFilter(admin.SimpleListFilter):
+    """Filter by whether the conversation has a live (unrevoked, unexpired) share link."""
+
+    title = "shared"
+    parameter_name = "shared"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Has live share links"), ("no", "No live share link")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(Exists(_live_shares()))
+        if self.value() == "no":
+            return queryset.filter(~Exists(_live_shares()))
+        return queryset
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(
+        max_length=moderation.REASON_MAX_CHARS,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        help_text="The owner sees this reason.",
+    )
+
+    def __init__(self, *args, reason_required: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["reason"].required = reason_required
+        if not reason_required:
+            self.fields["reason"].help_text = "Optional; kept in the moderation log."
+
+
+@admin.register(Conversation)
+class ConversationAdmin(admin.ModelAdmin):
+    list_display = [
+        "__str__",
+        "public_id",
+        "owner_link",
+        "project",
+        "status",
+        "message_count",
+        "is_shared",
+        "updated_at",
+    ]
+    list_select_related = ["owner", "project"]
+    list_filter = [
+        "status",
+        OwnerFilter,
+        ProjectFilter,
+        SharedFilter,
+        ("updated_at", admin.DateFieldListFilter),
+        ("created_at", admin.DateFieldListFilter),
+        ("archived_at", admin.EmptyFieldListFilter),
+        ("pinned_at", admin.EmptyFieldListFilter),
+    ]
+    # The search itself is get_search_results(); these make the search box appear.
+    search_fields = ["title", "owner__username", "owner__email"]
+    search_help_text = "Title, owner's username or email, message text, or an exact conv_ id."
+    ordering = ["-updated_at", "-id"]
+    show_full_result_count = False
+    fields = [
+        "public_id",
+        "title",
+        "owner",
+        "project",
+        "status",
+        "status_reason",
+        "message_count",
+        "token_count",
+        "preview",
+        "metadata",
+        "pinned_at",
+        "archived_at",
+        "created_at",
+        "updated_at",
+    ]
+    # Only the title is editable; status changes go through the moderation actions.
+    readonly_fields = [field for field in fields if field != "title"]
+    actions = [
+        "lock_conversations",
+        "close_conversations",
+        "reopen_conversations",
+        "revoke_shares",
+        "delete_conversations",
+    ]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(shared=Exists(_live_shares()))
+
+    def get_search_results(self, request, queryset, search_term):
+        """Match every term in the title, owner, an exact public id, or any message's text."""
+        for bit in smart_split(search_term):
+            if bit[0] in "\"'" and bit[-1] == bit[0]:
+                bit = unescape_string_literal(bit)
+            # Exists, not a join: one row per conversation however many messages match.
+            in_messages = Exists(
+                Message.objects.filter(conversation=OuterRef("pk"), content__icontains=bit)
+            )
+            queryset = queryset.filter(
+                Q(public_id=bit)
+                | Q(title__icontains=bit)
+                | Q(owner__username__icontains=bit)
+                | Q(owner__email__icontains=bit)
+                | in_messages
+            )
+        return queryset, False
+
+    def get_actions(self, request, action_location=ActionLocation.CHANGE_LIST):
+        actions = super().get_actions(request, action_location=action_location)
+        # Deleting goes through delete_conversations, which asks for a reason and logs it.
+        actions.pop("delete_selected", None)
+        return actions
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.display(description="owner", ordering="owner__username")
+    def owner_link(self, obj):
+        url = reverse("admin:conversations_conversation_changelist")
+        return format_html('<a href="{}?owner={}">{}</a>', url, obj.owner_id, obj.owner)
+
+    @admin.display(description="shared", boolean=True)
+    def is_shared(self, obj):
+        return obj.shared
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None:
+            context.update(self._message_page(request, obj))
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def _message_page(self, request, conversation):
+        """Return one keyset page of the conversation's messages, all branches, oldest first."""
+        after = request.GET.get("messages_after", "")
+        before = request.GET.get("messages_before", "")
+        rows = (
+            Message.objects.filter(conversation=conversation)
+            .annotate(excerpt=Substr("content", 1, EXCERPT_CHARS))
+            .values(
+                "pk",
+                "public_id",
+                "parent__public_id",
+                "role",
+                "status",
+                "model",
+                "created_at",
+                "excerpt",
+            )
+        )
+        if before.isdigit():
+            page = list(rows.filter(pk__lt=before).order_by("-pk")[: MESSAGE_PAGE_SIZE + 1])
+            has_previous, has_next = len(page) > MESSAGE_PAGE_SIZE, True
+            page = page[:MESSAGE_PAGE_SIZE][::-1]
+        else:
+            if after.isdigit():
+                rows = rows.filter(pk__gt=after)
+            page = list(rows.order_by("pk")[: MESSAGE_PAGE_SIZE + 1])
+            has_previous, has_next = after.isdigit(), len(page) > MESSAGE_PAGE_SIZE
+            page = page[:MESSAGE_PAGE_SIZE]
+        return {
+            "message_page": page,
+            "message_page_previous": page[0]["pk"] if page and has_previous else None,
+            "message_page_next": page[-1]["pk"] if page and has_next else None,
+            "message_excerpt_chars": EXCERPT_CHARS,
+        }
+
+    def _moderate(self, request, queryset, *, service, title, verb, reason_required):
+        """Ask for a reason on an intermediate page, then apply the service to each row."""
+        form = ReasonForm(
+            request.POST if "apply" in request.POST else None,
+            reason_required=reason_required,
+        )
+        if "apply" in request.POST and form.is_valid():
+            done = 0
+            for conversation in queryset.select_related(None).iterator(chunk_size=500):
+                service(
+                    conversation=conversation,
+                    actor=request.user,
+                    reason=form.cleaned_data["reason"],
+                )
+                done += 1
+            self.message_user(request, f"{verb} {done} conversation(s).", messages.SUCCESS)
+            return None
+        # Carry the action's own fields (action, selection, location) through the form.
+        carried = [
+            (key, value)
+            for key in request.POST
+            if key not in ("csrfmiddlewaretoken", "reason", "apply")
+            for value in request.POST.getlist(key)
+        ]
+        context = {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "opts": self.opts,
+            "form": form,
+            "carried": carried,
+            "count": queryset.count(),
+            "sample": list(queryset[:20]),
+        }
+        return TemplateResponse(
+            request, "admin/conversations/conversation/moderation_reason.html", context
+        )
+
+    @admin.action(description="Lock… (with reason)", location=BOTH_LOCATIONS)
+    def lock_conversations(self, request, queryset):
+        return self._moderate(
+            request,
+            queryset,
+            service=moderation.conversation_lock,
+            title="Lock conversations",
+            verb="Locked",
+            reason_required=True,
+        )
+
+    @admin.action(description="Close… (with reason)", location=BOTH_LOCATIONS)
+    def close_conversations(self, request, queryset):
+        return self._moderate(
+            request,
+            queryset,
+            service=moderation.conversation_close,
+            title="Close conversations",
+            verb="Closed",
+            reason_required=True,
+        )
+
+    @admin.action(description="Reopen…", location=BOTH_LOCATIONS)
+    def reopen_conversations(self, request, queryset):
+        return self._moderate(
+            request,
+            queryset.exclude(status=Conversation.Status.ACTIVE),
+            service=moderation.conversation_reopen,
+            title="Reopen conversations",
+            verb="Reopened",
+            reason_required=False,
+        )
+
+    @admin.action(description="Revoke all share links…", location=BOTH_LOCATIONS)
+    def revoke_shares(self, request, queryset):
+        return self._moderate(
+            request,
+            queryset,
+            service=moderation.conversation_revoke_shares,
+            title="Revoke all share links",
+            verb="Revoked the share links of",
+            reason_required=False,
+        )
+
+    @admin.action(
+        description="Delete… (with reason)",
+        permissions=["delete"],
+        location=BOTH_LOCATIONS,
+    )
+    def delete_conversations(self, request, queryset):
+        response = self._moderate(
+            request,
+            queryset,
+            service=moderation.conversation_delete_moderated,
+            title="Delete conversations",
+            verb="Deleted",
+            reason_required=False,
+        )
+        if response is None:
+            # The change page it may come from no longer exists.
+            return HttpResponseRedirect(reverse("admin:conversations_conversation_changelist"))
+        return response
+
+    def delete_model(self, request, obj):
+        moderation.conversation_delete_moderated(
+            conversation=obj, actor=request.user, reason="Deleted from its admin page."
+        )
+
+    def delete_queryset(self, request, queryset):
+        for conversation in queryset.iterator(chunk_size=500):
+            self.delete_model(request, conversation)
+
+
+class EstimatedCountPaginator(Paginator):
+    """Count an unfiltered PostgreSQL table from the planner's estimate, not a full scan."""
+
+    @cached_property
+    def count(self):
+        queryset = self.object_list
+        connection = connections[queryset.db]
+        if connection.vendor == "postgresql" and not queryset.query.where:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT reltuples::bigint FROM pg_class WHERE relname = %s",
+                    [queryset.model._meta.db_table],
+                )
+                row = cursor.fetchone()
+            if row and row[0] > 10_000:
+                return row[0]
+        return super().count
+
+
+@admin.register(Message)
+class MessageAdmin(admin.ModelAdmin):
+    """Read-only: messages change through the product, conversations through moderation."""
+
+    list_display = ["public_id", "conversation", "role", "status", "model", "created_at"]
+    list_select_related = ["conversation"]
+    list_filter = ["role", "status"]
+    # Exact matches only: a substring search over millions of messages is a full scan.
+    search_fields = ["=public_id", "=conversation__public_id", "=call_id"]
+    search_help_text = "An exact msg_ id, conv_ id or call id."
+    raw_id_fields = ["conversation", "parent"]
+    ordering = ["-pk"]
+    paginator = EstimatedCountPaginator
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ModerationEvent)
+class ModerationEventAdmin(admin.ModelAdmin):
+    """The moderation log: who did what to which conversation, when and why. Read-only."""
+
+    list_display = [
+        "created_at",
+        "actor",
+        "action",
+        "conversation_link",
+        "conversation_title",
+        "reason",
+    ]
+    list_select_related = ["actor"]
+    list_filter = ["action", ("created_at", admin.DateFieldListFilter)]
+    search_fields = ["=conversation_public_id", "conversation_title", "reason", "actor__username"]
+    ordering = ["-created_at", "-id"]
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="conversation", ordering="conversation_public_id")
+    def conversation_link(self, obj):
+        if obj.conversation_id is None:
+            return obj.conversation_public_id
+        url = reverse("admin:conversations_conversation_change", args=[obj.conversation_id])
+        return format_html('<a href="{}">{}</a>', url, obj.conversation_public_id)

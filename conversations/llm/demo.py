@@ -1,0 +1,75 @@
+"""Offline demo model: streams a plausible markdown reply built from the user's message."""
+
+import asyncio
+import re
+from collections.abc import AsyncIterator
+
+from django.conf import settings
+
+from conversations.llm.base import ChatMessage, StreamEvent, TextDelta, Usage, estimate_tokens
+
+TITLE_MAX_WORDS = 6
+TITLE_MAX_CHARS = 60
+
+
+def derive_title(text: str) -> str:
+    """Return a short title from the first words of a message."""
+    first_line = next((line for line in text.strip().splitlines() if line.strip()), "")
+    words = re.sub(r"[#*_`>\[\]()]+", " ", first_line).split()
+    title = " ".join(words[:TITLE_MAX_WORDS]).strip(" .,:;!?-")
+    if len(title) > TITLE_MAX_CHARS:
+        title = title[: TITLE_MAX_CHARS - 1].rstrip() + "…"
+    return title[:1].upper() + title[1:] if title else "New chat"
+
+
+def compose_reply(question: str) -> str:
+    """Return a markdown reply with a heading, a list, a code block and a table."""
+    topic = derive_title(question)
+    words = [w.strip(".,:;!?\"'()") for w in question.split()]
+    keywords = [w for w in words if len(w) > 3][:3] or ["this"]
+    bullets = "\n".join(f"- **{word}**: worth a closer look." for word in keywords)
+    rows = "\n".join(f"| {word} | {len(word)} |" for word in keywords)
+    return (
+        f"## {topic}\n\n"
+        f"You asked: *{_quote(question)}*. This is the offline demo model, so here is a "
+        "sketch of how an answer would be laid out.\n\n"
+        f"### Key points\n\n{bullets}\n\n"
+        "### Example\n\n"
+        "```python\n"
+        f"def answer(question: str) -> str:\n"
+        f'    return "Thinking about " + question\n'
+        "```\n\n"
+        f"| word | letters |\n| --- | --- |\n{rows}\n\n"
+        "Set `OPENAI_API_KEY` (and optionally `OPENAI_BASE_URL`) to talk to a real model."
+    )
+
+
+def _quote(text: str, limit: int = 80) -> str:
+    line = " ".join(text.split())
+    line = re.sub(r"[*_`]", "", line)
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+class DemoProvider:
+    def __init__(self, model: str):
+        self.model = model
+
+    async def stream(self, messages: list[ChatMessage]) -> AsyncIterator[StreamEvent]:
+        """Yield the demo reply word by word with a small delay."""
+        question = next((m["content"] for m in reversed(messages) if m["role"] == "user"), "")
+        reply = compose_reply(question)
+        delay = getattr(settings, "DEMO_TOKEN_DELAY", 0.03)
+        for piece in re.findall(r"\S+\s*|\s+", reply):
+            if delay:
+                await asyncio.sleep(delay)
+            yield TextDelta(piece)
+        yield Usage(
+            input_tokens=sum(estimate_tokens(m["content"]) for m in messages),
+            output_tokens=estimate_tokens(reply),
+            call_id="",
+        )
+
+    async def complete(self, messages: list[ChatMessage], *, max_tokens: int) -> str:
+        """Return a title-like line derived from the last user message."""
+        question = next((m["content"] for m in reversed(messages) if m["role"] == "user"), "")
+        return derive_title(question)

@@ -1,0 +1,43 @@
+"""Short conversation titles from the first message."""
+
+import logging
+
+from django.conf import settings
+
+from conversations.llm.base import DEMO_MODEL, ProviderError, get_provider
+from conversations.llm.demo import TITLE_MAX_CHARS, derive_title
+
+logger = logging.getLogger(__name__)
+
+TITLE_PROMPT = (
+    "Write a title of at most six words for a conversation that starts with the user's "
+    "message below. Answer with the title only, no quotes and no final period."
+)
+
+
+async def generate_title(first_message: str) -> str:
+    """Return a short title from TITLE_MODEL, or one derived from the message on any error."""
+    model = settings.TITLE_MODEL
+    if model == DEMO_MODEL:
+        return derive_title(first_message)
+    try:
+        raw = await get_provider(model).complete(
+            [
+                {"role": "system", "content": TITLE_PROMPT},
+                {"role": "user", "content": first_message[:2000]},
+            ],
+            max_tokens=24,
+        )
+    except ProviderError as exc:
+        logger.warning("Title generation failed: %s", exc.reason)
+        return derive_title(first_message)
+    return clean_title(raw) or derive_title(first_message)
+
+
+def clean_title(raw: str) -> str:
+    """Return a model's title on one line, unquoted and bounded in length."""
+    line = " ".join(raw.strip().splitlines()[0].split()) if raw.strip() else ""
+    line = line.strip("\"'“”‘’#*` ").removeprefix("Title:").strip().rstrip(".")
+    if len(line) > TITLE_MAX_CHARS:
+        line = line[: TITLE_MAX_CHARS - 1].rstrip() + "…"
+    return line

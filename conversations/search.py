@@ -1,0 +1,308 @@
+"""Full-text search over the titles and messages of one user's own conversations.
+
+One selector, two engines: PostgreSQL (stored tsvector columns with GIN indexes,
+websearch_to_tsquery, ts_rank, ts_headline) and SQLite (FTS5 external-content tables, bm25,
+snippet). Both are kept current by database triggers (migration 0002). Snippets come back as
+segments, (text, highlighted) pairs, so a template escapes every byte of them.
+"""
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import connection
+
+from conversations.models import Conversation
+
+# Private-use characters mark highlights inside the database's snippet; stripped from input.
+START = "\ue000"
+STOP = "\ue001"
+# PostgreSQL's headline parser drops anything shaped like an HTML tag, so angle brackets
+# travel as the small-form variants (U+FE64, U+FE65) and come back as themselves.
+_ANGLES_FROM_DB = str.maketrans("\ufe64\ufe65", "<>")
+MAX_QUERY_CHARS = 500
+MAX_LIMIT = 100
+# A title match weighs this much more than a message match.
+TITLE_WEIGHT = 2.0
+
+
+@dataclass(frozen=True)
+class Segment:
+    text: str
+    highlighted: bool
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    conversation: Conversation
+    message_public_id: str | None
+    rank: float
+    title: list[Segment]
+    snippet: list[Segment]
+
+
+def segments(marked: str | None) -> list[Segment]:
+    """Split text carrying START/STOP markers into plain and highlighted segments."""
+    if not marked:
+        return []
+    parts = []
+    highlighted = False
+    for piece in re.split(f"([{START}{STOP}])", marked):
+        if piece == START:
+            highlighted = True
+        elif piece == STOP:
+            highlighted = False
+        elif piece:
+            parts.append(Segment(piece, highlighted))
+    return parts
+
+
+def _clean(query: str) -> str:
+    return " ".join(query.replace(START, " ").replace(STOP, " ").split())[:MAX_QUERY_CHARS]
+
+
+def _filters(
+    *, alias: str, project, archived: bool | None, pinned: bool | None, date_from, date_to
+) -> tuple[str, list]:
+    """Return SQL conditions on the conversation table alias and their parameters."""
+    sql, params = [], []
+    if project is not None:
+        sql.append(f"{alias}.project_id = %s")
+        params.append(project.pk)
+    if archived is not None:
+        sql.append(f"{alias}.archived_at IS {'NOT ' if archived else ''}NULL")
+    if pinned is not None:
+        sql.append(f"{alias}.pinned_at IS {'NOT ' if pinned else ''}NULL")
+    if date_from is not None:
+        sql.append(f"{alias}.updated_at >= %s")
+        params.append(date_from)
+    if date_to is not None:
+        sql.append(f"{alias}.updated_at < %s")
+        params.append(date_to)
+    return "".join(f" AND {condition}" for condition in sql), params
+
+
+_POSTGRES_SQL = """
+WITH q AS (SELECT websearch_to_tsquery('english', %s) AS query),
+message_hits AS (
+    SELECT DISTINCT ON (m.conversation_id)
+        m.conversation_id, m.id AS message_id, ts_rank(m.search_vector, q.query) AS rank
+    FROM conversations_message m
+    JOIN conversations_conversation c ON c.id = m.conversation_id
+    CROSS JOIN q
+    WHERE m.search_vector @@ q.query AND c.owner_id = %s {filters}
+    ORDER BY m.conversation_id, rank DESC, m.id DESC
+),
+title_hits AS (
+    SELECT c.id AS conversation_id, ts_rank(c.search_vector, q.query) AS rank
+    FROM conversations_conversation c CROSS JOIN q
+    WHERE c.search_vector @@ q.query AND c.owner_id = %s {filters}
+),
+ranked AS (
+    SELECT COALESCE(mh.conversation_id, th.conversation_id) AS conversation_id,
+        mh.message_id,
+        COALESCE(mh.rank, 0) + %s * COALESCE(th.rank, 0) AS rank,
+        th.conversation_id IS NOT NULL AS title_hit
+    FROM message_hits mh FULL OUTER JOIN title_hits th USING (conversation_id)
+    ORDER BY rank DESC, conversation_id DESC
+    LIMIT %s
+)
+SELECT r.conversation_id, m.public_id, r.rank,
+    CASE WHEN m.id IS NOT NULL THEN ts_headline(
+        'english', translate(m.content, %s, %s), q.query, %s
+    ) END,
+    CASE WHEN r.title_hit THEN ts_headline(
+        'english', translate(c.title, %s, %s), q.query, %s
+    ) END
+FROM ranked r
+JOIN conversations_conversation c ON c.id = r.conversation_id
+LEFT JOIN conversations_message m ON m.id = r.message_id
+CROSS JOIN q
+ORDER BY r.rank DESC, r.conversation_id DESC
+"""
+
+_MARKERS = f'StartSel="{START}", StopSel="{STOP}"'
+
+
+def _search_postgres(user, text, filters, limit):
+    conditions, params = filters
+    sql = _POSTGRES_SQL.format(filters=conditions)
+    args = [
+        text,
+        user.pk,
+        *params,
+        user.pk,
+        *params,
+        TITLE_WEIGHT,
+        limit,
+        START + STOP,
+        f'{_MARKERS}, MaxWords=30, MinWords=12, MaxFragments=2, FragmentDelimiter=" … "',
+        START + STOP,
+        f"{_MARKERS}, HighlightAll=true",
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, args)
+        return cursor.fetchall()
+
+
+_FTS_TERM_RE = re.compile(r'(-?)"([^"]*)"|(\S+)')
+
+
+def fts5_query(text: str) -> str:
+    """Translate web-search syntax ("phrase", -word, OR) into a safe FTS5 query."""
+    groups: list[list[str]] = [[]]
+    negatives: list[str] = []
+    pending_or = False
+    for match in _FTS_TERM_RE.finditer(text):
+        negate, phrase, word = match.groups()
+        if word is not None:
+            if word == "OR":
+                pending_or = bool(groups[-1])
+                continue
+            negate = "-" if word.startswith("-") and len(word) > 1 else ""
+            phrase = word[1:] if negate else word
+        if not re.search(r"\w", phrase):
+            continue
+        term = '"' + phrase.replace('"', '""') + '"'
+        if negate:
+            negatives.append(term)
+        elif pending_or:
+            groups[-1].append(term)
+            pending_or = False
+        else:
+            groups.append([term])
+    positives = [" OR ".join(g) if len(g) == 1 else "(" + " OR ".join(g) + ")" for g in groups if g]
+    if not positives:
+        return ""
+    return " AND ".join(positives) + "".join(f" NOT {term}" for term in negatives)
+
+
+_SQLITE_SQL = """
+WITH message_hits AS MATERIALIZED (
+    SELECT m.conversation_id AS conversation_id, m.id AS message_id,
+        bm25(conversations_message_fts) AS score
+    FROM conversations_message_fts
+    JOIN conversations_message m ON m.id = conversations_message_fts.rowid
+    JOIN conversations_conversation c ON c.id = m.conversation_id
+    WHERE conversations_message_fts MATCH %s AND c.owner_id = %s {filters}
+),
+best AS (
+    SELECT conversation_id, message_id, MIN(score) AS score
+    FROM message_hits GROUP BY conversation_id
+),
+title_hits AS MATERIALIZED (
+    SELECT c.id AS conversation_id, bm25(conversations_conversation_fts) AS score
+    FROM conversations_conversation_fts
+    JOIN conversations_conversation c ON c.id = conversations_conversation_fts.rowid
+    WHERE conversations_conversation_fts MATCH %s AND c.owner_id = %s {filters}
+),
+combined AS (
+    SELECT conversation_id, message_id, score, 0 AS title_hit FROM best
+    UNION ALL
+    SELECT conversation_id, NULL, %s * score, 1 FROM title_hits
+)
+SELECT conversation_id, MAX(message_id), -SUM(score) AS rank, MAX(title_hit)
+FROM combined GROUP BY conversation_id
+ORDER BY rank DESC, conversation_id DESC
+LIMIT %s
+"""
+
+
+def _in_list(values) -> str:
+    return ", ".join(["%s"] * len(values))
+
+
+def _search_sqlite(user, text, filters, limit):
+    match = fts5_query(text)
+    if not match:
+        return []
+    conditions, params = filters
+    sql = _SQLITE_SQL.format(filters=conditions)
+    args = [match, user.pk, *params, match, user.pk, *params, TITLE_WEIGHT, limit]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, args)
+        ranked = cursor.fetchall()
+        if not ranked:
+            return []
+        message_ids = [row[1] for row in ranked if row[1] is not None]
+        snippets, titles = {}, {}
+        if message_ids:
+            cursor.execute(
+                "SELECT m.id, m.public_id, "
+                "snippet(conversations_message_fts, 0, %s, %s, ' … ', 24) "
+                "FROM conversations_message_fts "
+                "JOIN conversations_message m ON m.id = conversations_message_fts.rowid "
+                "WHERE conversations_message_fts MATCH %s "
+                f"AND conversations_message_fts.rowid IN ({_in_list(message_ids)})",
+                [START, STOP, match, *message_ids],
+            )
+            snippets = {pk: (public_id, snippet) for pk, public_id, snippet in cursor.fetchall()}
+        title_ids = [row[0] for row in ranked if row[3]]
+        if title_ids:
+            cursor.execute(
+                "SELECT rowid, highlight(conversations_conversation_fts, 0, %s, %s) "
+                "FROM conversations_conversation_fts WHERE conversations_conversation_fts "
+                f"MATCH %s AND rowid IN ({_in_list(title_ids)})",
+                [START, STOP, match, *title_ids],
+            )
+            titles = dict(cursor.fetchall())
+    rows = []
+    for conversation_id, message_id, rank, _ in ranked:
+        public_id, snippet = snippets.get(message_id, (None, None))
+        rows.append((conversation_id, public_id, rank, snippet, titles.get(conversation_id)))
+    return rows
+
+
+def conversation_search(
+    *,
+    user,
+    query: str,
+    project=None,
+    archived: bool | None = None,
+    pinned: bool | None = None,
+    date_from: datetime | None = None,
+    date_to: datetime | None = None,
+    limit: int = 20,
+) -> list[SearchResult]:
+    """Return the user's conversations best matching the query, each with its best message.
+
+    Queries: PostgreSQL 2 (ranked hits with snippets, conversations); SQLite up to 4
+    (ranked hits, message snippets, title highlights, conversations).
+    """
+    text = _clean(query)
+    if not text or not getattr(user, "is_authenticated", False):
+        return []
+    limit = max(1, min(limit, MAX_LIMIT))
+    filters = _filters(
+        alias="c",
+        project=project,
+        archived=archived,
+        pinned=pinned,
+        date_from=date_from,
+        date_to=date_to,
+    )
+    vendor = connection.vendor
+    if vendor == "postgresql":
+        rows = _search_postgres(user, text, filters, limit)
+    elif vendor == "sqlite":
+        rows = _search_sqlite(user, text, filters, limit)
+    else:
+        raise NotImplementedError(f"Search does not support {vendor}.")
+    if not rows:
+        return []
+    conversations = Conversation.objects.select_related("project").in_bulk([row[0] for row in rows])
+    results = []
+    for conversation_id, message_public_id, rank, snippet, title in rows:
+        conversation = conversations.get(conversation_id)
+        if conversation is None:  # Deleted between the two queries.
+            continue
+        results.append(
+            SearchResult(
+                conversation=conversation,
+                message_public_id=message_public_id,
+                rank=float(rank),
+                title=segments(title) or [Segment(str(conversation), False)],
+                snippet=segments(snippet) or [Segment(conversation.preview, False)],
+            )
+        )
+    return results
