@@ -1,7 +1,7 @@
 from django.contrib import admin, messages
-from django.utils import timezone
 
 from accounts.models import ApiKey
+from accounts.services import api_key_revoke
 
 
 @admin.register(ApiKey)
@@ -28,5 +28,8 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
     @admin.action(description="Revoke selected keys")
     def revoke_keys(self, request, queryset):
-        revoked = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        revoked = 0
+        for api_key in queryset.filter(revoked_at__isnull=True).iterator(chunk_size=500):
+            api_key_revoke(api_key=api_key)
+            revoked += 1
         self.message_user(request, f"Revoked {revoked} key(s).", messages.SUCCESS)

@@ -11,6 +11,7 @@ from accounts.models import ApiKey, hash_key
 
 # last_used_at is a display hint; writing it on every request would turn reads into writes.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+BEARER_CHALLENGE = 'Bearer realm="api"'
 
 
 def api_key_authenticate(raw_key: str) -> ApiKey | None:
@@ -56,7 +57,7 @@ class ApiKeyAuthentication(BaseAuthentication):
         return (api_key.user, api_key)
 
     def authenticate_header(self, request):
-        return f'{self.keyword} realm="api"'
+        return BEARER_CHALLENGE
 
 
 class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):

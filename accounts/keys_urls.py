@@ -1,3 +1,8 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns = []
+from accounts import keys_views
+
+urlpatterns = [
+    path("", keys_views.api_keys, name="api-keys"),
+    path("<str:prefix>/revoke/", keys_views.api_key_revoke_view, name="api-key-revoke"),
+]

@@ -1,20 +1,29 @@
 """Writes to accounts: API keys."""
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import ApiKey, hash_key
 
-PREFIX_CHARS = 12
+# "sk-chat-" and 8 random characters: enough to tell keys apart and to name one in a URL.
+PREFIX_CHARS = 16
+NAME_MAX_CHARS = ApiKey._meta.get_field("name").max_length
 
 
 def api_key_create(*, user, name: str = "") -> tuple[ApiKey, str]:
     """Create an API key for user; return it with the raw key, which is never stored."""
-    raw_key = ApiKey.generate()
+    name = " ".join(name.split())
+    if len(name) > NAME_MAX_CHARS:
+        raise ValidationError({"name": f"Keep the name to {NAME_MAX_CHARS} characters."})
     with transaction.atomic():
+        raw_key = ApiKey.generate()
+        # The prefix names the key in the settings page, so keep it unique per user.
+        while ApiKey.objects.filter(user=user, prefix=raw_key[:PREFIX_CHARS]).exists():
+            raw_key = ApiKey.generate()
         api_key = ApiKey.objects.create(
             user=user,
-            name=name.strip()[: ApiKey._meta.get_field("name").max_length],
+            name=name,
             prefix=raw_key[:PREFIX_CHARS],
             key_hash=hash_key(raw_key),
         )

@@ -6,6 +6,7 @@ atomic `incr` on a per-window counter (Redis INCR; a lock in LocMemCache), so ex
 `limit` requests pass in a window however many arrive at once.
 """
 
+import contextlib
 import math
 import time
 
@@ -33,16 +34,20 @@ def parse_rate(rate: str | None) -> tuple[int, int] | None:
         ) from None
 
 
-def hit(bucket: str, rate: str | None) -> float | None:
-    """Count one request in bucket; return seconds to wait if it is over the rate, else None."""
+def _cache():
+    return caches[getattr(settings, "THROTTLE_CACHE", "default")]
+
+
+def _count(bucket: str, rate: str | None) -> tuple[str | None, float | None]:
+    """Count one request in bucket; return its counter key and the wait if over the rate."""
     parsed = parse_rate(rate)
     if parsed is None:
-        return None
+        return None, None
     limit, duration = parsed
     now = time.time()
     window = int(now // duration)
     key = f"throttle:{bucket}:{duration}:{window}"
-    cache = caches[getattr(settings, "THROTTLE_CACHE", "default")]
+    cache = _cache()
     # add() creates the counter only if missing (SET NX), incr() bumps it atomically.
     cache.add(key, 0, timeout=duration + 1)
     try:
@@ -51,25 +56,41 @@ def hit(bucket: str, rate: str | None) -> float | None:
         cache.add(key, 0, timeout=duration + 1)
         count = cache.incr(key)
     if count > limit:
-        return max((window + 1) * duration - now, 0.001)
-    return None
+        return key, max((window + 1) * duration - now, 0.001)
+    return key, None
+
+
+def hit(bucket: str, rate: str | None) -> float | None:
+    """Count one request in bucket; return seconds to wait if it is over the rate, else None."""
+    return _count(bucket, rate)[1]
 
 
 def throttle_request(*, scope: str, user_id: int, api_key_id: int | None) -> float | None:
-    """Count a request of scope ("write" or "generation") for the user and the key.
+    """Count a request of scope ("write" or "generation") for the key and for the user.
 
-    Return the seconds to wait when any limit is exceeded, else None.
+    Return the seconds to wait when a limit is exceeded, else None. A request refused by one
+    limit gives back what it took from the others, so it never uses up a slot it didn't get.
     """
     rates = {
         "write": (settings.API_WRITE_RATE, settings.API_KEY_WRITE_RATE),
         "generation": (settings.GENERATION_RATE, settings.API_KEY_GENERATION_RATE),
     }
     user_rate, key_rate = rates[scope]
-    waits = [hit(f"{scope}:user:{user_id}", user_rate)]
+    buckets = [(f"{scope}:user:{user_id}", user_rate)]
     if api_key_id is not None:
-        waits.append(hit(f"{scope}:key:{api_key_id}", key_rate))
-    waits = [w for w in waits if w is not None]
-    return max(waits) if waits else None
+        buckets.insert(0, (f"{scope}:key:{api_key_id}", key_rate))
+    taken = []
+    for bucket, rate in buckets:
+        key, wait = _count(bucket, rate)
+        if wait is not None:
+            for counted in taken:
+                # A counter that expired with its window has nothing to give back.
+                with contextlib.suppress(ValueError):
+                    _cache().decr(counted)
+            return wait
+        if key is not None:
+            taken.append(key)
+    return None
 
 
 class ScopedThrottle(BaseThrottle):

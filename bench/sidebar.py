@@ -19,7 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,8 +31,9 @@ HOST = "127.0.0.1"
 class Endpoint:
     name: str
     path: str
+    headers: dict = field(default_factory=dict)
     queries: int = 0
-    samples: list[float] | None = None
+    samples: list[float] = field(default_factory=list)
 
     def percentile(self, p: int) -> float:
         return statistics.quantiles(self.samples, n=100, method="inclusive")[p - 1] * 1000
@@ -92,13 +93,33 @@ def deep_cursor(user, depth: int) -> tuple[str | None, int]:
     return encode_cursor(row), total
 
 
+def html_endpoints(cursor: str | None, depth: int) -> list[Endpoint]:
+    """Return the app's own sidebar (HTMX partial and full page) if its URL exists yet."""
+    from django.urls import NoReverseMatch, reverse
+
+    try:
+        url = reverse("sidebar")
+    except NoReverseMatch:
+        return []
+    htmx = {"HX-Request": "true"}
+    endpoints = [
+        Endpoint("sidebar HTML partial (HTMX), first page", url, htmx),
+        Endpoint("full page with sidebar (/)", reverse("home")),
+    ]
+    if cursor:
+        endpoints.insert(
+            1, Endpoint(f"sidebar HTML partial, page at {depth:,}", f"{url}?cursor={cursor}", htmx)
+        )
+    return endpoints
+
+
 def count_queries(client, endpoint: Endpoint) -> None:
     """Request the endpoint in-process once, check it, and record its query count."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     with CaptureQueriesContext(connection) as captured:
-        response = client.get(endpoint.path)
+        response = client.get(endpoint.path, headers=endpoint.headers)
     if response.status_code != 200:
         raise SystemExit(f"{endpoint.path} answered {response.status_code}, not 200.")
     endpoint.queries = len(captured)
@@ -132,13 +153,11 @@ def run(endpoints: list[Endpoint], port: int, cookie: str, requests: int, warmup
     """Send warmup + requests GETs per endpoint, interleaved, and keep the timed ones."""
     conn = http.client.HTTPConnection(HOST, port, timeout=30)
     headers = {"Cookie": cookie, "Host": HOST}
-    for endpoint in endpoints:
-        endpoint.samples = []
     for round_number in range(warmup + requests):
         shift = round_number % len(endpoints)
         for endpoint in endpoints[shift:] + endpoints[:shift]:
             started = time.perf_counter()
-            conn.request("GET", endpoint.path, headers=headers)
+            conn.request("GET", endpoint.path, headers=headers | endpoint.headers)
             response = conn.getresponse()
             response.read()
             elapsed = time.perf_counter() - started
@@ -186,8 +205,11 @@ def main(argv: list[str] | None = None) -> None:
     ]
     if cursor:
         endpoints.append(
-            Endpoint(f"sidebar JSON, page at {args.depth:,}", f"/bench/sidebar.json?cursor={cursor}")
+            Endpoint(
+                f"sidebar JSON, page at {args.depth:,}", f"/bench/sidebar.json?cursor={cursor}"
+            )
         )
+    endpoints.extend(html_endpoints(cursor, args.depth))
     for item in args.path:
         name, _, path = item.rpartition("=")
         endpoints.append(Endpoint(name or path, path))

@@ -3,7 +3,7 @@
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
-from drf_spectacular.utils import OpenApiResponse
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
@@ -52,7 +52,7 @@ def api_exception_handler(exc, context):
     headers = {}
     if isinstance(exc, Http404):
         exc_status, body = 404, error_body("not_found", "Not found.")
-    elif isinstance(exc, (PermissionDenied, exceptions.PermissionDenied)):
+    elif isinstance(exc, PermissionDenied):
         exc_status = 403
         body = error_body("permission_denied", "You do not have permission to do this.")
     elif isinstance(exc, RequestDataTooBig):
@@ -69,7 +69,8 @@ def api_exception_handler(exc, context):
         body = error_body("invalid", "Invalid input.", _field_errors(exc.detail))
     elif isinstance(exc, exceptions.Throttled):
         exc_status = 429
-        body = error_body("throttled", f"Too many requests. Retry in {exc.wait} seconds.")
+        wait = f" Try again in {exc.wait} second{'' if exc.wait == 1 else 's'}." if exc.wait else ""
+        body = error_body("throttled", f"Too many requests.{wait}")
         if exc.wait is not None:
             headers["Retry-After"] = str(int(exc.wait))
     elif isinstance(exc, exceptions.APIException):
@@ -108,9 +109,34 @@ ERROR_DESCRIPTIONS = {
 }
 
 
+ERROR_EXAMPLES = {
+    400: error_body("invalid", "Invalid input.", {"title": ["This field may not be blank."]}),
+    401: error_body("not_authenticated", "Authentication credentials were not provided."),
+    403: error_body("conversation_not_open", "This conversation is locked: Under review"),
+    404: error_body("not_found", "Not found."),
+    409: error_body(
+        "generation_in_progress",
+        "A reply is still being generated in this conversation. Wait for it or stop it.",
+    ),
+    413: error_body("message_too_long", "Messages are at most 100,000 characters."),
+    429: error_body("throttled", "Too many requests. Try again in 12 seconds."),
+}
+
+
 def error_responses(*statuses: int) -> dict:
     """Return drf-spectacular response entries for the given error statuses (401 always)."""
     return {
-        code: OpenApiResponse(ErrorSerializer, description=ERROR_DESCRIPTIONS[code])
+        code: OpenApiResponse(
+            ErrorSerializer,
+            description=ERROR_DESCRIPTIONS[code],
+            examples=[
+                OpenApiExample(
+                    f"Error {code}",
+                    value=ERROR_EXAMPLES[code],
+                    response_only=True,
+                    status_codes=[code],
+                )
+            ],
+        )
         for code in sorted({401, *statuses})
     }

@@ -139,7 +139,12 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": os.environ.get("REDIS_PREFIX", "chatbot")},
+            "CONFIG": {
+                # redis-py's default 5 s socket timeout equals channels-redis' 5 s blocking
+                # read, so idle sockets would die with "Timeout reading"; give it headroom.
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 30}],
+                "prefix": os.environ.get("REDIS_PREFIX", "chatbot"),
+            },
         }
     }
     CACHES = {
@@ -224,10 +229,16 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Conversations, messages, projects and share links.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # 3.1 (JSON Schema 2020-12) can describe the JSON inside server-sent events.
+    "OAS_VERSION": "3.1.0",
     # The docs page's assets come from our static files: the CSP allows no CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "conversations.api.add_events_path",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "ConversationStatusEnum": "conversations.models.Conversation.Status",
         "MessageStatusEnum": "conversations.models.Message.Status",

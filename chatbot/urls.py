@@ -1,6 +1,8 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from conversations.data_urls import conversation_urlpatterns as organise_urlpatterns
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
@@ -9,6 +11,7 @@ urlpatterns = [
     path("projects/", include("projects.urls")),
     path("api/", include("chatbot.api_urls")),
     path("v1/", include("conversations.v1.urls")),
+    path("", include(organise_urlpatterns)),
     path("", include("sharing.urls")),
     path("", include("conversations.urls")),
 ]

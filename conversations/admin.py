@@ -1,6 +1,8 @@
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import ActionLocation
+from django.contrib.admin.views.main import SEARCH_VAR
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import connections
 from django.db.models import Exists, OuterRef, Q
@@ -12,12 +14,14 @@ from django.utils.functional import cached_property
 from django.utils.html import format_html
 from django.utils.text import smart_split, unescape_string_literal
 
-from conversations import moderation
+from conversations import moderation, services
 from conversations.models import Conversation, Message, ModerationEvent
 
 # Messages shown per page on a conversation's admin page.
 MESSAGE_PAGE_SIZE = 50
 EXCERPT_CHARS = 300
+# A search lists (and counts) at most this many conversations; refine it to see others.
+SEARCH_COUNT_CAP = 1000
 BOTH_LOCATIONS = [ActionLocation.CHANGE_LIST, ActionLocation.CHANGE_FORM]
 
 
@@ -107,8 +111,44 @@ class ReasonForm(forms.Form):
             self.fields["reason"].help_text = "Optional; kept in the moderation log."
 
 
+class EstimatedCountPaginator(Paginator):
+    """Count an unfiltered PostgreSQL table from the planner's estimate, not a full scan."""
+
+    @cached_property
+    def count(self):
+        queryset = self.object_list
+        connection = connections[queryset.db]
+        if connection.vendor == "postgresql" and not queryset.query.where:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT reltuples::bigint FROM pg_class WHERE relname = %s",
+                    [queryset.model._meta.db_table],
+                )
+                row = cursor.fetchone()
+            if row and row[0] > 10_000:
+                return row[0]
+        return super().count
+
+
+class CappedCountPaginator(Paginator):
+    """Count at most SEARCH_COUNT_CAP rows: a search for a common word stops early."""
+
+    @cached_property
+    def count(self):
+        return self.object_list[:SEARCH_COUNT_CAP].count()
+
+
+class ConversationForm(forms.ModelForm):
+    def clean_title(self):
+        try:
+            return services.validate_title(self.cleaned_data["title"])
+        except ValidationError as error:
+            raise ValidationError(error.message_dict["title"]) from None
+
+
 @admin.register(Conversation)
 class ConversationAdmin(admin.ModelAdmin):
+    form = ConversationForm
     list_display = [
         "__str__",
         "public_id",
@@ -132,8 +172,12 @@ class ConversationAdmin(admin.ModelAdmin):
     ]
     # The search itself is get_search_results(); these make the search box appear.
     search_fields = ["title", "owner__username", "owner__email"]
-    search_help_text = "Title, owner's username or email, message text, or an exact conv_ id."
+    search_help_text = (
+        "Title, owner's username or email, message text, or an exact conv_ id "
+        f"(at most {SEARCH_COUNT_CAP:,} results)."
+    )
     ordering = ["-updated_at", "-id"]
+    paginator = EstimatedCountPaginator
     show_full_result_count = False
     fields = [
         "public_id",
@@ -162,7 +206,12 @@ class ConversationAdmin(admin.ModelAdmin):
     ]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(shared=Exists(_live_shares()))
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("owner", "project")
+            .annotate(shared=Exists(_live_shares()))
+        )
 
     def get_search_results(self, request, queryset, search_term):
         """Match every term in the title, owner, an exact public id, or any message's text."""
@@ -181,6 +230,11 @@ class ConversationAdmin(admin.ModelAdmin):
                 | in_messages
             )
         return queryset, False
+
+    def get_paginator(self, request, queryset, per_page, orphans=0, allow_empty_first_page=True):
+        if request.GET.get(SEARCH_VAR):
+            return CappedCountPaginator(queryset, per_page, orphans, allow_empty_first_page)
+        return super().get_paginator(request, queryset, per_page, orphans, allow_empty_first_page)
 
     def get_actions(self, request, action_location=ActionLocation.CHANGE_LIST):
         actions = super().get_actions(request, action_location=action_location)
@@ -340,6 +394,21 @@ class ConversationAdmin(admin.ModelAdmin):
             return HttpResponseRedirect(reverse("admin:conversations_conversation_changelist"))
         return response
 
+    def save_model(self, request, obj, form, change):
+        # The only editable field; the service also refreshes the owner's open sidebars.
+        if "title" in form.changed_data:
+            services.conversation_rename(conversation=obj, title=obj.title)
+
+    def get_deleted_objects(self, objs, request):
+        """Summarise what goes instead of listing every message: there may be thousands."""
+        objs = list(objs)
+        listed = [f"Conversation: {obj} ({obj.message_count} messages)" for obj in objs]
+        counts = {
+            "conversations": len(objs),
+            "messages": sum(obj.message_count for obj in objs),
+        }
+        return listed, counts, set(), []
+
     def delete_model(self, request, obj):
         moderation.conversation_delete_moderated(
             conversation=obj, actor=request.user, reason="Deleted from its admin page."
@@ -348,25 +417,6 @@ class ConversationAdmin(admin.ModelAdmin):
     def delete_queryset(self, request, queryset):
         for conversation in queryset.iterator(chunk_size=500):
             self.delete_model(request, conversation)
-
-
-class EstimatedCountPaginator(Paginator):
-    """Count an unfiltered PostgreSQL table from the planner's estimate, not a full scan."""
-
-    @cached_property
-    def count(self):
-        queryset = self.object_list
-        connection = connections[queryset.db]
-        if connection.vendor == "postgresql" and not queryset.query.where:
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT reltuples::bigint FROM pg_class WHERE relname = %s",
-                    [queryset.model._meta.db_table],
-                )
-                row = cursor.fetchone()
-            if row and row[0] > 10_000:
-                return row[0]
-        return super().count
 
 
 @admin.register(Message)
@@ -383,6 +433,10 @@ class MessageAdmin(admin.ModelAdmin):
     ordering = ["-pk"]
     paginator = EstimatedCountPaginator
     show_full_result_count = False
+
+    def get_queryset(self, request):
+        # The list shows no text; a message can hold 100,000 characters.
+        return super().get_queryset(request).defer("content")
 
     def has_add_permission(self, request):
         return False

@@ -1,22 +1,31 @@
 """DRF endpoints for conversations and messages: thin over the selectors and services."""
 
+import asyncio
+import json
+
+from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.db.models import prefetch_related_objects
-from django.http import Http404
+from django.http import Http404, JsonResponse, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiExample,
-    OpenApiParameter,
     extend_schema,
     extend_schema_field,
 )
 from rest_framework import serializers, status
+from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.authentication import BEARER_CHALLENGE, ApiKeyAuthentication
 from accounts.throttling import GenerationThrottle, WriteThrottle
-from chatbot.api_errors import error_responses
-from conversations import selectors, services
+from chatbot.api_errors import ERROR_EXAMPLES, error_body, error_responses
+from conversations import events, selectors, services
+from conversations.bulk import conversations_bulk_delete
 from conversations.models import (
     METADATA_MAX_KEY_CHARS,
     METADATA_MAX_KEYS,
@@ -26,6 +35,8 @@ from conversations.models import (
     Message,
 )
 from conversations.search import conversation_search
+from projects.api import PROJ_ID
+from projects.selectors import project_get_for_user
 
 BULK_MAX_IDS = 100
 LIST_DEFAULT_LIMIT = 20
@@ -35,7 +46,7 @@ THREAD_DEFAULT_LIMIT = 50
 CONV_ID = "conv_3f2a9c0d4e5b6a7980f1e2d3c4b5a69788796a5b4c3d2e1f"
 MSG_ID = "msg_8e7d6c5b4a392817f6e5d4c3b2a19087a6b5c4d3e2f1a0b9"
 MSG_ID_2 = "msg_1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f7081"
-PROJ_ID = "proj_5c4b3a291807f6e5d4c3b2a190f8e7d6c5b4a3928170f6e5"
+SHARE_TOKEN = "q8Zk3v1m0xY2nT6pR4sW9aB7cD5eF3gH1jK0lM2nP4"
 STAMP = "2026-11-21T18:30:00Z"
 
 CONVERSATION_EXAMPLE = {
@@ -90,17 +101,15 @@ class MessageOut(serializers.Serializer):
     updated_at = serializers.DateTimeField()
 
 
-class ConversationOut(serializers.Serializer):
+class ConversationSummaryOut(serializers.Serializer):
     id = serializers.CharField(source="public_id")
     title = serializers.CharField()
     project = serializers.CharField(
         source="project.public_id", allow_null=True, help_text="Project id, or null."
     )
     status = serializers.ChoiceField(choices=Conversation.Status.choices)
-    status_reason = serializers.CharField()
     pinned = serializers.SerializerMethodField()
     archived = serializers.SerializerMethodField()
-    metadata = serializers.DictField(child=serializers.CharField())
     message_count = serializers.IntegerField()
     preview = serializers.CharField()
     created_at = serializers.DateTimeField()
@@ -115,8 +124,13 @@ class ConversationOut(serializers.Serializer):
         return conversation.archived_at is not None
 
 
+class ConversationOut(ConversationSummaryOut):
+    status_reason = serializers.CharField()
+    metadata = serializers.DictField(child=serializers.CharField())
+
+
 class ConversationPageOut(serializers.Serializer):
-    data = ConversationOut(many=True)
+    data = ConversationSummaryOut(many=True, help_text="Without metadata: get one for it.")
     has_more = serializers.BooleanField()
     next_after = serializers.CharField(
         allow_null=True, help_text="Pass as `after` to get the next page; null on the last."
@@ -169,21 +183,48 @@ class MetadataField(serializers.DictField):
 
     def to_internal_value(self, data):
         value = super().to_internal_value(data)
-        services.validate_metadata(value)
-        return value
+        # Strings only: the CharField child would quietly turn 1 into "1".
+        if any(not isinstance(v, str) for v in data.values()):
+            raise serializers.ValidationError("Metadata keys and values must be strings.")
+        try:
+            return services.validate_metadata(value)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.messages) from None
 
 
 class ListQuery(serializers.Serializer):
-    after = serializers.CharField(required=False, help_text="Cursor from `next_after`.")
-    limit = serializers.IntegerField(
-        required=False, min_value=1, max_value=LIST_MAX_LIMIT, default=LIST_DEFAULT_LIMIT
+    after = serializers.CharField(
+        required=False, allow_blank=True, help_text="Cursor from the previous page's `next_after`."
     )
-    project = serializers.CharField(required=False, help_text="Only this project's.")
-    pinned = serializers.BooleanField(required=False, allow_null=True, default=None)
+    limit = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=LIST_MAX_LIMIT,
+        default=LIST_DEFAULT_LIMIT,
+        help_text="Page size, 1 to 100.",
+    )
+    project = serializers.CharField(
+        required=False, allow_blank=True, help_text="Only this project's conversations."
+    )
+    pinned = serializers.BooleanField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Only pinned (true) or only unpinned (false) conversations.",
+    )
     archived = serializers.BooleanField(
         required=False, default=False, help_text="List archived conversations instead."
     )
-    q = serializers.CharField(required=False, max_length=200, help_text="Search text.")
+    q = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=200,
+        help_text="Search titles and messages: the `limit` best matches, one page, no cursor.",
+    )
+
+
+class ProjectConversationsQuery(ListQuery):
+    project = None
 
 
 class ConversationIn(serializers.Serializer):
@@ -202,9 +243,15 @@ class ConversationUpdateIn(ConversationIn):
 
 
 class ThreadQuery(serializers.Serializer):
-    before = serializers.CharField(required=False, help_text="Message id from `older_before`.")
+    before = serializers.CharField(
+        required=False, allow_blank=True, help_text="Message id from `older_before`."
+    )
     limit = serializers.IntegerField(
-        required=False, min_value=1, max_value=LIST_MAX_LIMIT, default=THREAD_DEFAULT_LIMIT
+        required=False,
+        min_value=1,
+        max_value=LIST_MAX_LIMIT,
+        default=THREAD_DEFAULT_LIMIT,
+        help_text="How many messages, 1 to 100.",
     )
 
 
@@ -239,8 +286,6 @@ def project_for_user(user, public_id: str | None):
     """Return the user's project for an input field, or None; a bad id is a field error."""
     if not public_id:
         return None
-    from projects.selectors import project_get_for_user
-
     try:
         return project_get_for_user(user=user, public_id=public_id)
     except Http404:
@@ -293,20 +338,12 @@ def conversation_page(*, user, query: dict, project=None) -> selectors.Page:
         raise serializers.ValidationError({"after": ["Invalid cursor."]}) from None
 
 
-LIST_PARAMETERS = [
-    OpenApiParameter("after", str, description="Cursor from the previous page's `next_after`."),
-    OpenApiParameter("limit", int, description="1 to 100, default 20."),
-    OpenApiParameter("pinned", bool, description="Only pinned (true) or unpinned (false)."),
-    OpenApiParameter("archived", bool, description="Archived conversations instead (true)."),
-    OpenApiParameter(
-        "q",
-        str,
-        description="Search titles and messages: the `limit` best matches, one page, no cursor.",
-    ),
-]
+SUMMARY_EXAMPLE = {
+    k: v for k, v in CONVERSATION_EXAMPLE.items() if k not in ("metadata", "status_reason")
+}
 PAGE_EXAMPLE = OpenApiExample(
     "A page",
-    value={"data": [CONVERSATION_EXAMPLE], "has_more": True, "next_after": "MjAyNi0xMS0yMVQ"},
+    value={"data": [SUMMARY_EXAMPLE], "has_more": True, "next_after": "MjAyNi0xMS0yMVQ"},
     response_only=True,
 )
 CONVERSATION_RESPONSE_EXAMPLE = OpenApiExample(
@@ -316,6 +353,7 @@ SEND_RESPONSE_EXAMPLE = OpenApiExample(
     "Generation started",
     value={"user_message": USER_MESSAGE_EXAMPLE, "assistant_message": REPLY_EXAMPLE},
     response_only=True,
+    status_codes=[202, 200],
 )
 
 
@@ -323,10 +361,7 @@ class ConversationListView(APIView):
     @extend_schema(
         operation_id="conversations_list",
         summary="List your conversations, most recent activity first",
-        parameters=[
-            *LIST_PARAMETERS,
-            OpenApiParameter("project", str, description="Only this project's conversations."),
-        ],
+        parameters=[ListQuery],
         responses={200: ConversationPageOut, **error_responses(400)},
         examples=[PAGE_EXAMPLE],
     )
@@ -366,10 +401,7 @@ class ConversationDetailView(APIView):
     @extend_schema(
         operation_id="conversations_retrieve",
         summary="Get a conversation with its active branch's messages (newest page)",
-        parameters=[
-            OpenApiParameter("before", str, description="Message id from `older_before`."),
-            OpenApiParameter("limit", int, description="1 to 100 messages, default 50."),
-        ],
+        parameters=[ThreadQuery],
         responses={200: ConversationDetailOut, **error_responses(400, 404)},
         examples=[
             OpenApiExample(
@@ -465,16 +497,14 @@ class ConversationBulkDeleteView(APIView):
         ],
     )
     def post(self, request):
-        from conversations.bulk import conversations_bulk_delete
-
         ids = list(dict.fromkeys(parse(BulkDeleteIn, request.data)["ids"]))
         result = conversations_bulk_delete(user=request.user, public_ids=ids)
         return Response(
             BulkDeleteOut(
                 {
-                    "deleted_count": result.deleted_count,
-                    "failed_count": len(result.failed_ids),
-                    "failed_ids": result.failed_ids,
+                    "deleted_count": result.count,
+                    "failed_count": len(result.failed),
+                    "failed_ids": result.failed,
                 }
             ).data
         )
@@ -536,11 +566,7 @@ class ConversationStopView(APIView):
     )
     def post(self, request, public_id):
         conversation = selectors.conversation_get_for_user(user=request.user, public_id=public_id)
-        running = (
-            Message.objects.filter(conversation=conversation, status=Message.Status.IN_PROGRESS)
-            .order_by()
-            .first()
-        )
+        running = selectors.message_generating(conversation=conversation)
         if running is None:
             return Response(StopOut({"stopped": False, "message": None}).data)
         message = services.message_stop(message=running) or running
@@ -641,7 +667,7 @@ class MessageSiblingsView(APIView):
     )
     def get(self, request, public_id):
         message = selectors.message_get_for_user(user=request.user, public_id=public_id)
-        siblings = list(services.message_siblings(message=message))
+        siblings = selectors.message_siblings(message=message)
         position = next(i for i, m in enumerate(siblings, 1) if m.pk == message.pk)
         return Response(SiblingsOut({"data": siblings, "position": position}).data)
 
@@ -650,15 +676,222 @@ class ProjectConversationsView(APIView):
     @extend_schema(
         operation_id="projects_conversations",
         summary="List a project's conversations, most recent activity first",
-        parameters=LIST_PARAMETERS,
+        parameters=[ProjectConversationsQuery],
         responses={200: ConversationPageOut, **error_responses(400, 404)},
         examples=[PAGE_EXAMPLE],
     )
     def get(self, request, public_id):
-        from projects.selectors import project_get_for_user
-
         project = project_get_for_user(user=request.user, public_id=public_id)
-        query = parse(ListQuery, request.query_params.dict())
+        query = parse(ProjectConversationsQuery, request.query_params.dict())
         return conversation_page_response(
             conversation_page(user=request.user, query=query, project=project)
         )
+
+
+# A reply as server-sent events, for clients without websockets. A plain async Django view:
+# DRF views are sync, and a sync view would hold a worker thread for the whole stream.
+
+SSE_HEARTBEAT_SECONDS = 15.0
+
+
+def sse_frame(payload: dict) -> bytes:
+    """Return one server-sent event carrying payload as JSON."""
+    return f"data: {json.dumps(payload, cls=DjangoJSONEncoder)}\n\n".encode()
+
+
+def _error_response(status_code: int, code: str, message: str, headers=None) -> JsonResponse:
+    response = JsonResponse(error_body(code, message), status=status_code)
+    for name, value in (headers or {}).items():
+        response[name] = value
+    return response
+
+
+def _key_user(request):
+    """Return the user of a Bearer key, or None without one; a bad key raises."""
+    authenticated = ApiKeyAuthentication().authenticate(request)
+    return authenticated[0] if authenticated else None
+
+
+def _text_frame(message_id: str, sent: str, text: str) -> bytes:
+    """Return the frame taking a client from `sent` to `text`: a delta, or the whole text."""
+    if text.startswith(sent):
+        return sse_frame({"type": "delta", "message_id": message_id, "delta": text[len(sent) :]})
+    return sse_frame({"type": "text", "message_id": message_id, "text": text})
+
+
+async def _reply_events(message: Message):
+    """Yield the stored reply, then its live text, until it reaches a final status."""
+    channel_layer = get_channel_layer()
+    channel = await channel_layer.new_channel()
+    group = events.conversation_group(message.conversation.public_id)
+    # Subscribed before reading, so nothing published after the read is missed.
+    await channel_layer.group_add(group, channel)
+    try:
+        current = await sync_to_async(Message.objects.get)(pk=message.pk)
+        yield sse_frame({"type": "message", "message": MessageOut(current).data})
+        sent = current.content
+        while current.status == Message.Status.IN_PROGRESS:
+            try:
+                event = await asyncio.wait_for(
+                    channel_layer.receive(channel), timeout=SSE_HEARTBEAT_SECONDS
+                )
+            except TimeoutError:
+                # No word from the engine: it may have died (the sweeper ends such rows).
+                current = await sync_to_async(Message.objects.get)(pk=message.pk)
+                if current.status == Message.Status.IN_PROGRESS:
+                    yield b": keep-alive\n\n"
+                continue
+            if event.get("message_id") != message.public_id:
+                continue
+            if event["type"] == "generation.delta":
+                yield _text_frame(message.public_id, sent, event["text"])
+                sent = event["text"]
+            elif event["type"] == "generation.done":
+                current = await sync_to_async(Message.objects.get)(pk=message.pk)
+        if current.content != sent:
+            # The last words may arrive only with the final save: the frames add up to it.
+            yield _text_frame(message.public_id, sent, current.content)
+        yield sse_frame({"type": "done", "message": MessageOut(current).data})
+    finally:
+        await channel_layer.group_discard(group, channel)
+
+
+async def message_events(request, public_id):
+    """Stream a reply: its stored text first, then deltas, then its final state."""
+    if request.method != "GET":
+        return _error_response(
+            405,
+            "method_not_allowed",
+            f'Method "{request.method}" not allowed.',
+            {"Allow": "GET"},
+        )
+    try:
+        user = await sync_to_async(_key_user)(request) or await request.auser()
+    except AuthenticationFailed as exc:
+        return _error_response(
+            401, "authentication_failed", str(exc.detail), {"WWW-Authenticate": BEARER_CHALLENGE}
+        )
+    if not user.is_authenticated:
+        return _error_response(
+            401,
+            "not_authenticated",
+            "Authentication credentials were not provided.",
+            {"WWW-Authenticate": BEARER_CHALLENGE},
+        )
+    try:
+        message = await sync_to_async(selectors.message_get_for_user)(
+            user=user, public_id=public_id
+        )
+    except Http404:
+        return _error_response(404, "not_found", "Not found.")
+    response = StreamingHttpResponse(_reply_events(message), content_type="text/event-stream")
+    response["Cache-Control"] = "no-cache"
+    response["X-Accel-Buffering"] = "no"  # nginx: pass frames through unbuffered
+    return response
+
+
+SSE_EXAMPLE = (
+    f'data: {{"type": "message", "message": {{"id": "{MSG_ID_2}", "status": "in_progress", '
+    '"content": "Alfama is", ...}}\n\n'
+    f'data: {{"type": "delta", "message_id": "{MSG_ID_2}", "delta": " the old town"}}\n\n'
+    f'data: {{"type": "done", "message": {{"id": "{MSG_ID_2}", "status": "completed", '
+    '"content": "Alfama is the old town…", ...}}\n\n'
+)
+
+
+def _frame(kind: str, **fields) -> dict:
+    return {
+        "type": "object",
+        "required": ["type", *fields],
+        "properties": {"type": {"type": "string", "enum": [kind]}, **fields},
+    }
+
+
+_message_ref = {"$ref": "#/components/schemas/MessageOut"}
+_string = {"type": "string"}
+# One event of the stream: its `data` is JSON, one of the frames below.
+SSE_EVENT_SCHEMA = {
+    "type": "object",
+    "required": ["data"],
+    "properties": {
+        "data": {
+            "type": "string",
+            "contentMediaType": "application/json",
+            "contentSchema": {
+                "oneOf": [
+                    _frame("message", message=_message_ref),
+                    _frame("delta", message_id=_string, delta=_string),
+                    _frame("text", message_id=_string, text=_string),
+                    _frame("done", message=_message_ref),
+                ]
+            },
+        }
+    },
+}
+
+
+def add_events_path(result, generator, request, public):
+    """Describe the server-sent events endpoint (a plain async view) in the schema."""
+    error = {"$ref": "#/components/schemas/Error"}
+    result["paths"]["/api/messages/{public_id}/events/"] = {
+        "get": {
+            "operationId": "messages_events",
+            "summary": "Follow a reply as server-sent events",
+            "description": (
+                "A `text/event-stream` of `data:` frames holding JSON: first "
+                '`{"type": "message", "message": <Message>}` with the stored text, then '
+                '`{"type": "delta", "message_id", "delta"}` for each piece of new text (or '
+                '`{"type": "text", "message_id", "text"}` when the text was rewritten), and '
+                'last `{"type": "done", "message": <Message>}` with the final status, after '
+                "which the stream ends. Comment lines (`: keep-alive`) keep idle connections open."
+            ),
+            "tags": ["messages"],
+            "parameters": [
+                {"in": "path", "name": "public_id", "required": True, "schema": {"type": "string"}}
+            ],
+            "security": [{"ApiKeyAuth": []}, {"cookieAuth": []}],
+            "responses": {
+                "200": {
+                    "description": "The reply's events until its final status.",
+                    "content": {
+                        "text/event-stream": {
+                            "schema": SSE_EVENT_SCHEMA,
+                            "examples": {"Stream": {"value": SSE_EXAMPLE}},
+                        }
+                    },
+                },
+                "401": {
+                    "description": "Missing or invalid credentials.",
+                    "content": {
+                        "application/json": {
+                            "schema": error,
+                            "examples": {"Error 401": {"value": ERROR_EXAMPLES[401]}},
+                        }
+                    },
+                },
+                "404": {
+                    "description": "Not found, or not yours (the same answer either way).",
+                    "content": {
+                        "application/json": {
+                            "schema": error,
+                            "examples": {"Error 404": {"value": ERROR_EXAMPLES[404]}},
+                        }
+                    },
+                },
+            },
+        }
+    }
+    # Give every id in a path an example, so docs and generated clients show real-looking ids.
+    examples = {
+        "conversations": CONV_ID,
+        "messages": MSG_ID_2,
+        "projects": PROJ_ID,
+        "shares": SHARE_TOKEN,
+    }
+    for path, item in result["paths"].items():
+        segment = path.split("/")[2]
+        for operation in item.values():
+            for parameter in operation.get("parameters", []):
+                if parameter["in"] == "path" and segment in examples:
+                    parameter["example"] = examples[segment]
+    return result

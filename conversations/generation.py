@@ -10,16 +10,19 @@ import asyncio
 import contextvars
 import logging
 import os
+import sys
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 
 from asgiref.sync import SyncToAsync, async_to_sync, sync_to_async
-from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
+from django.db import DatabaseError, close_old_connections, connection, transaction
 from django.utils import timezone
 
 from conversations import events
@@ -31,6 +34,7 @@ from conversations.llm.base import (
     estimate_tokens,
     get_provider,
 )
+from conversations.llm.openai import close_client
 from conversations.llm.titles import generate_title
 from conversations.models import Conversation, Message
 from conversations.selectors import message_path
@@ -42,6 +46,8 @@ logger = logging.getLogger(__name__)
 PUBLISH_INTERVAL = 0.05
 # A generation refreshes its liveness key this often; other processes read it on Stop.
 HEARTBEAT_INTERVAL = 5.0
+# Threads (each with its own open connection) writing replies on PostgreSQL.
+ENGINE_DB_THREADS = 4
 # Tokens counted for each message's framing in the context, on top of its text.
 MESSAGE_OVERHEAD_TOKENS = 4
 
@@ -79,6 +85,8 @@ class Generation:
     usage: Usage | None = None
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     flushes: int = 0
+    last_token: float = 0.0
+    started: float = field(default_factory=time.monotonic)
 
 
 def is_running(message_id: int) -> bool:
@@ -107,7 +115,15 @@ def start_generation(message_id: int) -> None:
         # which is shut down when the request ends.
         loop.call_soon_threadsafe(_spawn, message_id, context=contextvars.Context())
         return
-    async_to_sync(run_generation)(message_id, db=sync_to_async)
+    async_to_sync(_run_inline)(message_id)
+
+
+async def _run_inline(message_id: int) -> None:
+    # The loop ends with this call, so its HTTP client goes with it.
+    try:
+        await run_generation(message_id, db=sync_to_async)
+    finally:
+        await close_client()
 
 
 def _server_loop() -> asyncio.AbstractEventLoop | None:
@@ -133,11 +149,69 @@ async def wait_for_running() -> None:
         await asyncio.gather(*list(_tasks), return_exceptions=True)
 
 
-async def run_generation(message_id: int, *, db=database_sync_to_async) -> None:
+def engine_db(fn):
+    """Run fn in the engine's database threads, which keep their connections open.
+
+    Channels' database_sync_to_async reconnects around every call when CONN_MAX_AGE is 0;
+    a flush every 250 ms per stream would open a connection each time. A broken connection
+    is dropped after an error so the next call reconnects.
+    """
+
+    def call(*args):
+        try:
+            return fn(*args)
+        except DatabaseError:
+            connection.close()
+            raise
+
+    if connection.vendor == "sqlite" and connection.is_in_memory_db():
+        # The in-memory test database locks whole tables across connections: share the one
+        # thread (and connection) the consumers and the tests' async calls use.
+        return sync_to_async(call, thread_sensitive=True)
+    return sync_to_async(call, thread_sensitive=False, executor=_db_executor())
+
+
+_db_pool: ThreadPoolExecutor | None = None
+_db_lock = threading.Lock()
+
+
+def _db_executor() -> ThreadPoolExecutor:
+    global _db_pool
+    with _db_lock:
+        if _db_pool is None:
+            _db_pool = ThreadPoolExecutor(_db_workers(), thread_name_prefix="generation-db")
+        return _db_pool
+
+
+def _db_workers() -> int:
+    # SQLite takes one writer at a time anyway; PostgreSQL gets a few parallel connections.
+    return 1 if connection.vendor == "sqlite" else ENGINE_DB_THREADS
+
+
+def close_db_connections() -> None:
+    """Close the engine threads' database connections and stop the threads (tests, shutdown)."""
+    global _db_pool
+    with _db_lock:
+        pool, _db_pool = _db_pool, None
+    if pool is None:
+        return
+    workers = _db_workers()
+    # Each close waits for the others, so every thread runs exactly one.
+    barrier = threading.Barrier(workers)
+
+    def close() -> None:
+        connection.close()
+        barrier.wait(timeout=10)
+
+    for future in [pool.submit(close) for _ in range(workers)]:
+        future.result()
+    pool.shutdown()
+
+
+async def run_generation(message_id: int, *, db=engine_db) -> None:
     """Generate one reply and leave its row in a final status."""
     gen = await db(_prepare)(message_id)
     if gen is None:
-        cache.delete(alive_key(message_id))
         return
     _running[message_id] = gen
     listener = asyncio.create_task(_listen_for_stop(gen))
@@ -162,90 +236,112 @@ async def run_generation(message_id: int, *, db=database_sync_to_async) -> None:
 
 async def _end(gen: Generation, db, status: str, reason: str) -> None:
     final_status = await db(_finish)(gen, status, reason)
-    cache.delete_many([alive_key(gen.message_id), stop_key(gen.message_id)])
+    logger.info(
+        "Reply %s ended %s: %d chars, %d database writes, %.2fs",
+        gen.public_id,
+        final_status,
+        len(gen.text),
+        gen.flushes,
+        time.monotonic() - gen.started,
+    )
     await events.apublish(
         events.conversation_group(gen.conversation_public_id),
         {"type": "generation.done", "message_id": gen.public_id, "status": final_status},
     )
 
 
+async def _read(stream, gen: Generation, arrived: asyncio.Event) -> None:
+    """Append the provider's deltas to gen.text as they come (the only per-token work)."""
+    async for item in stream:
+        if isinstance(item, TextDelta):
+            gen.text += item.text
+            gen.last_token = time.monotonic()
+            arrived.set()
+        elif isinstance(item, Usage):
+            gen.usage = item
+
+
 async def _stream(gen: Generation, db) -> tuple[str, str]:
-    """Stream the reply into gen.text and return (final status, reason)."""
+    """Stream the reply into gen.text and return (final status, reason).
+
+    A reader task takes the tokens in; this loop wakes at most every PUBLISH_INTERVAL to
+    publish what arrived, and every flush interval to write it, whatever the token rate.
+    """
     timeout = settings.GENERATION_TIMEOUT
     flush_interval = settings.GENERATION_FLUSH_INTERVAL
     group = events.conversation_group(gen.conversation_public_id)
     layer = get_channel_layer()
     stream = get_provider(gen.model).stream(gen.context)
+    arrived = asyncio.Event()
     now = time.monotonic()
-    last_token = last_flush = last_beat = now
+    gen.last_token = last_flush = last_beat = now
     last_publish = 0.0
     published = flushed = 0  # length of gen.text already published / written
-    next_item = asyncio.ensure_future(anext(stream))
+    flushing: asyncio.Future | None = None
+    arrival: asyncio.Future | None = None
+    reader = asyncio.ensure_future(_read(stream, gen, arrived))
     stop_wait = asyncio.ensure_future(gen.stop.wait())
     try:
         while True:
             now = time.monotonic()
-            wait = last_token + timeout - now
+            deadline = gen.last_token + timeout
+            waiting = {reader, stop_wait}
             if len(gen.text) > published:
-                wait = min(wait, last_publish + PUBLISH_INTERVAL - now)
-            wait = min(wait, last_flush + flush_interval - now)
+                deadline = min(deadline, last_publish + PUBLISH_INTERVAL)
+            else:
+                arrived.clear()
+                arrival = asyncio.ensure_future(arrived.wait())
+                waiting.add(arrival)
+            if flushing is None or flushing.done():
+                deadline = min(deadline, last_flush + flush_interval)
+            else:
+                waiting.add(flushing)
             done, _ = await asyncio.wait(
-                {next_item, stop_wait},
-                timeout=max(wait, 0),
-                return_when=asyncio.FIRST_COMPLETED,
+                waiting, timeout=max(deadline - now, 0), return_when=asyncio.FIRST_COMPLETED
             )
-            outcome = None
+            if arrival is not None:
+                arrival.cancel()
+                arrival = None
             if stop_wait in done:
-                outcome = (Message.Status.STOPPED, STOPPED_REASON)
-            elif next_item in done:
-                try:
-                    item = next_item.result()
-                except StopAsyncIteration:
-                    outcome = (Message.Status.COMPLETED, "")
-                except ProviderError as exc:
-                    outcome = (
-                        Message.Status.INCOMPLETE if gen.text else Message.Status.FAILED,
-                        exc.reason,
-                    )
-                else:
-                    if isinstance(item, TextDelta):
-                        gen.text += item.text
-                        last_token = time.monotonic()
-                    elif isinstance(item, Usage):
-                        gen.usage = item
-                    next_item = asyncio.ensure_future(anext(stream))
+                return Message.Status.STOPPED, STOPPED_REASON
+            if reader in done:
+                error = reader.exception()
+                if isinstance(error, ProviderError):
+                    status = Message.Status.INCOMPLETE if gen.text else Message.Status.FAILED
+                    return status, error.reason
+                if error is not None:
+                    raise error
+                return Message.Status.COMPLETED, ""
             now = time.monotonic()
-            if outcome is None and now - last_token >= timeout:
-                outcome = (
-                    Message.Status.INCOMPLETE,
-                    f"No reply from the model for {timeout:g} seconds.",
-                )
-            if outcome is not None:
-                return outcome
+            if now - gen.last_token >= timeout:
+                reason = f"No reply from the model for {timeout:g} seconds."
+                return Message.Status.INCOMPLETE, reason
             if len(gen.text) > published and now - last_publish >= PUBLISH_INTERVAL:
                 await layer.group_send(
                     group,
                     {"type": "generation.delta", "message_id": gen.public_id, "text": gen.text},
                 )
                 published, last_publish = len(gen.text), now
-            if now - last_flush >= flush_interval:
-                # A stop can come from a process that could not reach this one's channel.
-                stopped = cache.get(stop_key(gen.message_id)) is not None
-                if len(gen.text) > flushed and not stopped:
-                    stopped = not await db(_flush)(gen)
-                    flushed = len(gen.text)
-                if stopped:
-                    return Message.Status.STOPPED, STOPPED_REASON
-                last_flush = time.monotonic()
-            if now - last_beat >= HEARTBEAT_INTERVAL:
-                cache.set(alive_key(gen.message_id), os.getpid(), timeout=heartbeat_ttl())
-                last_beat = now
+            if now - last_flush >= flush_interval and (flushing is None or flushing.done()):
+                # The write runs beside the stream, never holding up its tokens; while one
+                # is still queued for the database, the next waits (fewer writes under load).
+                text = gen.text if len(gen.text) > flushed else None
+                beat = now - last_beat >= HEARTBEAT_INTERVAL
+                flushing = asyncio.ensure_future(db(_tick)(gen, text, beat))
+                flushing.add_done_callback(partial(_stop_unless_kept_going, gen))
+                if text is not None:
+                    flushed = len(text)
+                if beat:
+                    last_beat = now
+                last_flush = now
     finally:
         stop_wait.cancel()
-        next_item.cancel()
-        await asyncio.gather(next_item, return_exceptions=True)
-        # Closes the upstream HTTP response, so a stopped reply stops costing tokens.
+        # Cancelling the reader closes the upstream response: a stopped reply stops costing.
+        reader.cancel()
+        await asyncio.gather(reader, return_exceptions=True)
         await stream.aclose()
+        if flushing is not None:
+            await asyncio.gather(flushing, return_exceptions=True)
 
 
 async def _listen_for_stop(gen: Generation) -> None:
@@ -306,6 +402,7 @@ def _prepare(message_id: int) -> Generation | None:
         .first()
     )
     if reply is None:
+        cache.delete(alive_key(message_id))
         return None
     conversation = reply.conversation
     context, title_source = build_context(
@@ -323,12 +420,29 @@ def _prepare(message_id: int) -> Generation | None:
     )
 
 
-def _flush(gen: Generation) -> bool:
-    """Write the partial text; return False if the row was ended meanwhile (stop, sweeper)."""
+def _stop_unless_kept_going(gen: Generation, tick: asyncio.Future) -> None:
+    if not tick.cancelled() and tick.exception() is None and not tick.result():
+        gen.stop.set()
+    elif not tick.cancelled() and tick.exception() is not None:
+        logger.warning("Could not write the partial reply %s: %s", gen.public_id, tick.exception())
+
+
+def _tick(gen: Generation, text: str | None, beat: bool) -> bool:
+    """Write new partial text and keep the heartbeat; return False if the reply must stop.
+
+    A stop can come from a process whose event never reached this one (the cache flag), or
+    the row may have been ended meanwhile (Stop with no engine in sight, the sweeper).
+    """
+    if beat:
+        cache.set(alive_key(gen.message_id), os.getpid(), timeout=heartbeat_ttl())
+    if cache.get(stop_key(gen.message_id)) is not None:
+        return False
+    if text is None:
+        return True
     gen.flushes += 1
     return bool(
         Message.objects.filter(pk=gen.message_id, status=Message.Status.IN_PROGRESS).update(
-            content=gen.text, updated_at=timezone.now()
+            content=text, updated_at=timezone.now()
         )
     )
 
@@ -381,6 +495,7 @@ def _finish(gen: Generation, status: str, reason: str) -> str:
             conversation_public_id=gen.conversation_public_id,
             action="updated",
         )
+    cache.delete_many([alive_key(gen.message_id), stop_key(gen.message_id)])
     return reply.status
 
 
@@ -417,3 +532,21 @@ def sweep_generations(*, older_than: float, dry_run: bool = False) -> int:
         status_reason="The server stopped while replying.",
         updated_at=timezone.now(),
     )
+
+
+def sweep_at_startup() -> None:
+    """Run the sweep when a server process starts (daphne or runserver), never in tests."""
+    program = sys.argv[0] if sys.argv else ""
+    is_server = "daphne" in program or sys.argv[1:2] == ["runserver"]
+    if not is_server or "pytest" in sys.modules:
+        return
+    try:
+        # Replies of live engines in other processes keep a heartbeat and are skipped.
+        count = sweep_generations(older_than=0)
+    except DatabaseError as exc:
+        logger.warning("Could not sweep abandoned replies at start-up: %s", exc)
+        return
+    finally:
+        close_old_connections()
+    if count:
+        logger.info("Marked %s abandoned replies as incomplete.", count)

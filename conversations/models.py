@@ -1,5 +1,5 @@
 from django.conf import settings
-from django.db import models
+from django.db import connections, models
 from django.db.models import Q
 from django.utils import timezone
 
@@ -62,6 +62,17 @@ class Conversation(models.Model):
         return self.status == self.Status.ACTIVE
 
 
+class MessageQuerySet(models.QuerySet):
+    def unthread(self) -> None:
+        """Clear the parent links of these messages before deleting them on SQLite.
+
+        SQLite runs each level of an ON DELETE CASCADE as a nested trigger and gives up past
+        1,000 levels, so a long thread could not be deleted; PostgreSQL needs nothing.
+        """
+        if connections[self.db].vendor == "sqlite":
+            self.update(parent=None)
+
+
 class Message(models.Model):
     class Role(models.TextChoices):
         SYSTEM = "system"
@@ -97,6 +108,8 @@ class Message(models.Model):
     client_id = models.CharField(max_length=64, null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
+
+    objects = MessageQuerySet.as_manager()
 
     class Meta:
         indexes = [

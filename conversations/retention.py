@@ -1,8 +1,9 @@
 """Retention and database upkeep, safe to run from cron while the site serves traffic.
 
-Deletes go in batches of about a thousand rows, each batch its own short transaction: one
-``DELETE ... WHERE id IN (...)`` on conversations; messages and share links go by database
-cascade. Every function is idempotent: a second run finds nothing left to do.
+Deletes go in batches of about a thousand rows (a conversation and its messages counting
+together), each batch its own short transaction: one ``DELETE ... WHERE id IN (...)`` on
+conversations; messages and share links go by database cascade. Every function is
+idempotent: a second run finds nothing left to do.
 """
 
 import time
@@ -51,7 +52,10 @@ class MaintenanceReport:
     statements: list[str]
     # SQLite: free pages in the file. PostgreSQL: dead rows in the app tables.
     reclaimable_before: int
+    # SQLite: the file. PostgreSQL: the app tables with their indexes and TOAST.
+    size_before: int
     reclaimable_after: int | None = None
+    size_after: int | None = None
     seconds: float = 0.0
 
 
@@ -93,25 +97,38 @@ def conversations_delete_in_batches(
 ) -> DeleteReport:
     """Delete the queryset's conversations a batch at a time, each batch in its own transaction.
 
-    Batches walk the primary key (keyset); each is re-checked under a row lock before its
-    DELETE, so a conversation that changed since it was selected (a new message) is kept.
+    A batch holds about ``batch_size`` rows, a conversation and its messages counting
+    together, so a transaction stays short however long the conversations are. Batches walk
+    the primary key (keyset); each is re-checked under a row lock before its DELETE, so a
+    conversation that changed since it was selected (a new message) is kept.
     """
     report = DeleteReport()
     last_id = 0
     while True:
         # Finding the batch may scan; it runs before the transaction so writers never wait on it.
-        ids = list(
-            queryset.filter(pk__gt=last_id).order_by("pk").values_list("pk", flat=True)[:batch_size]
+        found = list(
+            queryset.filter(pk__gt=last_id)
+            .order_by("pk")
+            .values_list("pk", "message_count")[:batch_size]
         )
-        if not ids:
+        if not found:
             return report
-        last_id = ids[-1]
+        candidates, rows = [], 0
+        for pk, message_count in found:
+            if candidates and rows + 1 + message_count > batch_size:
+                break
+            candidates.append(pk)
+            rows += 1 + message_count
+        last_id = candidates[-1]
         started = time.perf_counter()
         with transaction.atomic(using=queryset.db):
             # Lock the rows that still match, so a conversation given a new message meanwhile
             # is kept and the counts are exact (SQLite's IMMEDIATE transaction already locks).
-            ids = list(queryset.filter(pk__in=ids).select_for_update().values_list("pk", flat=True))
+            ids = list(
+                queryset.filter(pk__in=candidates).select_for_update().values_list("pk", flat=True)
+            )
             messages = Message.objects.filter(conversation_id__in=ids).count()
+            Message.objects.filter(conversation_id__in=ids).unthread()
             deleted, _ = Conversation.objects.filter(pk__in=ids).delete()
         elapsed = time.perf_counter() - started
         report.conversations += deleted
@@ -120,6 +137,8 @@ def conversations_delete_in_batches(
         report.longest_batch_seconds = max(report.longest_batch_seconds, elapsed)
         if on_batch:
             on_batch(deleted)
+        if len(found) < batch_size and last_id == found[-1][0]:
+            return report
 
 
 def users_to_purge(*, inactive_days: int, now=None) -> QuerySet:
@@ -159,9 +178,11 @@ def users_purge(
         if not user_ids:
             return report
         last_id = user_ids[-1]
+        # The owners' inactivity is re-checked with each batch: whoever logs in meanwhile
+        # keeps their conversations as well as their account.
         report.deleted.add(
             conversations_delete_in_batches(
-                Conversation.objects.filter(owner_id__in=user_ids),
+                Conversation.objects.filter(owner__in=users.filter(pk__in=user_ids)),
                 batch_size=batch_size,
                 on_batch=on_batch,
             )
@@ -183,17 +204,23 @@ def _app_tables() -> list[str]:
     return tables
 
 
-def _sqlite_freelist(cursor) -> int:
+def _sqlite_measure(cursor) -> tuple[int, int]:
+    """Return the free pages in the file and the file's size in bytes."""
     cursor.execute("PRAGMA freelist_count")
-    return cursor.fetchone()[0]
+    free = cursor.fetchone()[0]
+    cursor.execute("SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()")
+    return free, cursor.fetchone()[0]
 
 
-def _postgres_dead_rows(cursor, tables: list[str]) -> int:
+def _postgres_measure(cursor, tables: list[str]) -> tuple[int, int]:
+    """Return the dead rows in the tables and their size on disk in bytes, indexes included."""
     cursor.execute(
-        "SELECT COALESCE(SUM(n_dead_tup), 0) FROM pg_stat_user_tables WHERE relname = ANY(%s)",
+        "SELECT COALESCE(SUM(n_dead_tup), 0), COALESCE(SUM(pg_total_relation_size(relid)), 0) "
+        "FROM pg_stat_user_tables WHERE relname = ANY(%s)",
         [tables],
     )
-    return int(cursor.fetchone()[0])
+    dead, size = cursor.fetchone()
+    return int(dead), int(size)
 
 
 def database_maintain(*, dry_run: bool = False, using: str = DEFAULT_DB_ALIAS) -> MaintenanceReport:
@@ -208,25 +235,23 @@ def database_maintain(*, dry_run: bool = False, using: str = DEFAULT_DB_ALIAS) -
     with connection.cursor() as cursor:
         if connection.vendor == "sqlite":
             statements = ["PRAGMA optimize", "VACUUM", "ANALYZE"]
-            report = MaintenanceReport("sqlite", statements, _sqlite_freelist(cursor))
-            measure = _sqlite_freelist
+            measure = _sqlite_measure
         elif connection.vendor == "postgresql":
             tables = _app_tables()
             statements = [
                 f"VACUUM (ANALYZE) {connection.ops.quote_name(table)}" for table in tables
             ]
-            report = MaintenanceReport(
-                "postgresql", statements, _postgres_dead_rows(cursor, tables)
-            )
 
             def measure(cursor):
-                return _postgres_dead_rows(cursor, tables)
+                return _postgres_measure(cursor, tables)
         else:
             raise RuntimeError(f"No maintenance is defined for {connection.vendor}.")
+        reclaimable, size = measure(cursor)
+        report = MaintenanceReport(connection.vendor, statements, reclaimable, size)
         if dry_run:
             return report
         for statement in statements:
             cursor.execute(statement)
-        report.reclaimable_after = measure(cursor)
+        report.reclaimable_after, report.size_after = measure(cursor)
     report.seconds = time.perf_counter() - started
     return report

@@ -19,11 +19,15 @@ START = "\ue000"
 STOP = "\ue001"
 # PostgreSQL's headline parser drops anything shaped like an HTML tag, so angle brackets
 # travel as the small-form variants (U+FE64, U+FE65) and come back as themselves.
-_ANGLES_FROM_DB = str.maketrans("\ufe64\ufe65", "<>")
+SMALL_ANGLES = "\ufe64\ufe65"
+_ANGLES_FROM_DB = str.maketrans(SMALL_ANGLES, "<>")
 MAX_QUERY_CHARS = 500
 MAX_LIMIT = 100
 # A title match weighs this much more than a message match.
 TITLE_WEIGHT = 2.0
+# Ranking reads each candidate's text; it considers the user's newest matching messages, so
+# a word found in 200,000 messages costs about what one found in CANDIDATES does.
+CANDIDATES = 1_000
 
 
 @dataclass(frozen=True)
@@ -84,19 +88,26 @@ def _filters(
 
 _POSTGRES_SQL = """
 WITH q AS (SELECT websearch_to_tsquery('english', %s) AS query),
+candidates AS MATERIALIZED (
+    -- The query is repeated inline (not q.query) so the planner sees how common its words
+    -- are: it walks the newest messages for common words and uses the GIN index for rare.
+    SELECT m.id
+    FROM conversations_message m
+    JOIN conversations_conversation c ON c.id = m.conversation_id
+    WHERE m.search_vector @@ websearch_to_tsquery('english', %s) AND c.owner_id = %s {filters}
+    ORDER BY m.id DESC
+    LIMIT %s
+),
 message_hits AS (
     SELECT DISTINCT ON (m.conversation_id)
         m.conversation_id, m.id AS message_id, ts_rank(m.search_vector, q.query) AS rank
-    FROM conversations_message m
-    JOIN conversations_conversation c ON c.id = m.conversation_id
-    CROSS JOIN q
-    WHERE m.search_vector @@ q.query AND c.owner_id = %s {filters}
+    FROM candidates JOIN conversations_message m USING (id) CROSS JOIN q
     ORDER BY m.conversation_id, rank DESC, m.id DESC
 ),
 title_hits AS (
     SELECT c.id AS conversation_id, ts_rank(c.search_vector, q.query) AS rank
     FROM conversations_conversation c CROSS JOIN q
-    WHERE c.search_vector @@ q.query AND c.owner_id = %s {filters}
+    WHERE c.search_vector @@ websearch_to_tsquery('english', %s) AND c.owner_id = %s {filters}
 ),
 ranked AS (
     SELECT COALESCE(mh.conversation_id, th.conversation_id) AS conversation_id,
@@ -129,20 +140,32 @@ def _search_postgres(user, text, filters, limit):
     sql = _POSTGRES_SQL.format(filters=conditions)
     args = [
         text,
+        text,
         user.pk,
         *params,
+        CANDIDATES,
+        text,
         user.pk,
         *params,
         TITLE_WEIGHT,
         limit,
-        START + STOP,
-        f'{_MARKERS}, MaxWords=30, MinWords=12, MaxFragments=2, FragmentDelimiter=" … "',
-        START + STOP,
+        "<>" + START + STOP,
+        SMALL_ANGLES,
+        f"{_MARKERS}, MaxWords=35, MinWords=15",
+        "<>" + START + STOP,
+        SMALL_ANGLES,
         f"{_MARKERS}, HighlightAll=true",
     ]
     with connection.cursor() as cursor:
         cursor.execute(sql, args)
-        return cursor.fetchall()
+        return [
+            (conversation_id, public_id, rank, _angles(snippet), _angles(title))
+            for conversation_id, public_id, rank, snippet, title in cursor.fetchall()
+        ]
+
+
+def _angles(text: str | None) -> str | None:
+    return text.translate(_ANGLES_FROM_DB) if text else text
 
 
 _FTS_TERM_RE = re.compile(r'(-?)"([^"]*)"|(\S+)')
@@ -185,6 +208,8 @@ WITH message_hits AS MATERIALIZED (
     JOIN conversations_message m ON m.id = conversations_message_fts.rowid
     JOIN conversations_conversation c ON c.id = m.conversation_id
     WHERE conversations_message_fts MATCH %s AND c.owner_id = %s {filters}
+    ORDER BY conversations_message_fts.rowid DESC
+    LIMIT %s
 ),
 best AS (
     SELECT conversation_id, message_id, MIN(score) AS score
@@ -218,7 +243,7 @@ def _search_sqlite(user, text, filters, limit):
         return []
     conditions, params = filters
     sql = _SQLITE_SQL.format(filters=conditions)
-    args = [match, user.pk, *params, match, user.pk, *params, TITLE_WEIGHT, limit]
+    args = [match, user.pk, *params, CANDIDATES, match, user.pk, *params, TITLE_WEIGHT, limit]
     with connection.cursor() as cursor:
         cursor.execute(sql, args)
         ranked = cursor.fetchall()

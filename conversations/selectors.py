@@ -87,7 +87,10 @@ def conversation_list_for_sidebar(
         qs = qs.filter(project=project)
     if cursor:
         updated_at, pk = decode_cursor(cursor)
-        qs = qs.filter(Q(updated_at__lt=updated_at) | Q(updated_at=updated_at, id__lt=pk))
+        # The redundant `lte` gives the index a range to start from instead of a filter.
+        qs = qs.filter(updated_at__lte=updated_at).filter(
+            Q(updated_at__lt=updated_at) | Q(id__lt=pk)
+        )
     rows = list(qs.only(*SIDEBAR_FIELDS).order_by("-updated_at", "-id")[: limit + 1])
     if len(rows) > limit:
         rows = rows[:limit]
@@ -172,3 +175,20 @@ def message_sibling_positions(
         group = siblings[m.parent_id]
         positions[m.pk] = (group.index(m.pk) + 1, len(group))
     return positions
+
+
+def message_siblings(*, message: Message) -> list[Message]:
+    """Return the message and its siblings (the versions under one parent), oldest first."""
+    siblings = Message.objects.filter(conversation_id=message.conversation_id)
+    if message.parent_id is None:
+        siblings = siblings.filter(parent__isnull=True)
+    else:
+        siblings = siblings.filter(parent_id=message.parent_id)
+    return list(siblings.order_by("created_at", "id"))
+
+
+def message_generating(*, conversation: Conversation) -> Message | None:
+    """Return the reply being generated in the conversation, if any (for Stop)."""
+    return Message.objects.filter(
+        conversation=conversation, status=Message.Status.IN_PROGRESS
+    ).first()

@@ -176,6 +176,7 @@ def conversation_delete(*, conversation: Conversation) -> None:
             conversation_public_id=conversation.public_id,
             action="deleted",
         )
+        Message.objects.filter(conversation=conversation).unthread()
         conversation.delete()
 
 
@@ -358,6 +359,8 @@ def message_delete(*, message: Message) -> None:
 
     with transaction.atomic():
         conv = Conversation.objects.select_for_update().get(pk=message.conversation_id)
+        conversation_check_open(conv)
+        conversation_check_idle(conv)
         with connection.cursor() as cursor:
             cursor.execute(_SUBTREE_SQL, [message.pk])
             doomed = {row[0] for row in cursor.fetchall()}
@@ -365,8 +368,179 @@ def message_delete(*, message: Message) -> None:
             conv.current_message_id = message.parent_id
         conv.message_count = max(conv.message_count - len(doomed), 0)
         conv.save(update_fields=["current_message", "message_count"])
-        # The database cascades to the subtree and to share links of these messages.
-        Message.objects.filter(pk=message.pk).delete()
+        # Share links of these messages go with them in the database.
+        doomed_messages = Message.objects.filter(pk__in=doomed)
+        doomed_messages.unthread()
+        doomed_messages.delete()
         events.sidebar_changed(
             user_id=conv.owner_id, conversation_public_id=conv.public_id, action="updated"
         )
+
+
+GENERATION_BUSY = "A reply is still being generated in this conversation. Wait for it or stop it."
+
+
+def _existing_turn(conversation: Conversation, client_id: str | None) -> SendResult | None:
+    """Return the turn an earlier send with this client_id created, if any."""
+    if not client_id:
+        return None
+    existing = Message.objects.filter(conversation=conversation, client_id=client_id).first()
+    if existing is None:
+        return None
+    reply = existing.children.order_by("created_at", "id").first()
+    return SendResult(existing, reply, created=False)
+
+
+def message_stop(*, message: Message) -> Message:
+    """Stop the reply being generated; the text streamed so far is kept (status `stopped`).
+
+    The engine running it, in whichever process, is told to stop; with no engine alive the
+    row is marked stopped here.
+    """
+    from django.core.cache import cache
+
+    from conversations import generation
+
+    with transaction.atomic():
+        reply = Message.objects.select_for_update().get(pk=message.pk)
+        if reply.status != Message.Status.IN_PROGRESS:
+            return reply
+        conversation = Conversation.objects.only("public_id").get(pk=reply.conversation_id)
+        if generation.is_running(reply.pk):
+            # Seen by the engine at its next flush even if the event below is lost.
+            cache.set(
+                generation.stop_key(reply.pk), 1, timeout=settings.GENERATION_TIMEOUT * 2 + 60
+            )
+            events.generation_stop(message_public_id=reply.public_id)
+            return reply
+        reply.status = Message.Status.STOPPED
+        reply.status_reason = generation.STOPPED_REASON
+        reply.updated_at = timezone.now()
+        reply.save(update_fields=["status", "status_reason", "updated_at"])
+        events.publish_on_commit(
+            events.conversation_group(conversation.public_id),
+            {"type": "generation.done", "message_id": reply.public_id, "status": reply.status},
+        )
+    return reply
+
+
+def message_regenerate(*, message: Message, model: str | None = None) -> SendResult:
+    """Generate a new reply next to `message` (a reply) or under it (a user message).
+
+    The new reply is a sibling of the old ones and becomes the active branch.
+    """
+    with transaction.atomic():
+        conv = Conversation.objects.select_for_update().get(pk=message.conversation_id)
+        message = Message.objects.get(pk=message.pk)
+        if message.role == Message.Role.USER:
+            prompt, replaces = message, ""
+        else:
+            prompt = message.parent
+            replaces = message.public_id
+            if prompt is None or prompt.role != Message.Role.USER:
+                raise ValidationError(
+                    {"message": "Only a reply to a user message can be regenerated."}
+                )
+        if model is None and message.role == Message.Role.ASSISTANT:
+            model = message.model if message.model in settings.CHAT_MODELS else None
+        model = validate_model(model)
+        conversation_check_open(conv)
+        if conv.message_count + 1 > settings.MAX_MESSAGES_PER_CONVERSATION:
+            raise ConversationFull(
+                f"This conversation has reached {settings.MAX_MESSAGES_PER_CONVERSATION:,} "
+                "messages. Start a new chat to continue."
+            )
+        conversation_check_idle(conv)
+        now = timezone.now()
+        try:
+            with transaction.atomic():
+                reply = Message.objects.create(
+                    conversation=conv,
+                    parent=prompt,
+                    role=Message.Role.ASSISTANT,
+                    status=Message.Status.IN_PROGRESS,
+                    model=model,
+                    created_at=now,
+                    updated_at=now,
+                )
+        except IntegrityError:
+            raise GenerationInProgress(GENERATION_BUSY) from None
+        conv.current_message = reply
+        conv.message_count += 1
+        conv.updated_at = now
+        conv.save(update_fields=["current_message", "message_count", "updated_at"])
+        events.sidebar_changed(
+            user_id=conv.owner_id, conversation_public_id=conv.public_id, action="updated"
+        )
+        events.messages_created(
+            conversation_public_id=conv.public_id,
+            message_ids=[reply.public_id],
+            replaces=replaces,
+        )
+        transaction.on_commit(lambda: _start_generation(reply.pk))
+    return SendResult(prompt, reply, created=True)
+
+
+def message_edit(
+    *,
+    message: Message,
+    content: str,
+    client_id: str | None = None,
+    model: str | None = None,
+) -> SendResult:
+    """Add an edited copy of a user message as its sibling, with a new reply.
+
+    The original message and everything below it stay reachable through the arrows.
+    """
+    if message.role != Message.Role.USER:
+        raise ValidationError({"message": "Only your own messages can be edited."})
+    content = validate_content(content)
+    model = validate_model(model)
+    try:
+        with transaction.atomic():
+            conv = Conversation.objects.select_for_update().get(pk=message.conversation_id)
+            if (existing := _existing_turn(conv, client_id)) is not None:
+                return existing
+            result = _append_turn(
+                conv,
+                parent_id=message.parent_id,
+                content=content,
+                client_id=client_id,
+                model=model,
+                replaces=message.public_id,
+            )
+    except IntegrityError:
+        conversation = Conversation.objects.get(pk=message.conversation_id)
+        if (existing := _existing_turn(conversation, client_id)) is not None:
+            return existing
+        raise GenerationInProgress(GENERATION_BUSY) from None
+    return result
+
+
+def conversation_switch_branch(*, conversation: Conversation, message: Message) -> Message:
+    """Make the newest leaf below `message` the active one; return that leaf.
+
+    The choice is stored on the conversation, so it survives reloads and shows in every tab.
+    """
+    from django.db import connection
+
+    if message.conversation_id != conversation.pk:
+        raise ValidationError({"message": "No such message in this conversation."})
+    with transaction.atomic():
+        conv = Conversation.objects.select_for_update().get(pk=conversation.pk)
+        conversation_check_open(conv)
+        conversation_check_idle(conv)
+        # The newest message of a subtree is always a leaf: children come after parents.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT s.id FROM ({_SUBTREE_SQL}) s "
+                "JOIN conversations_message m ON m.id = s.id "
+                "ORDER BY m.created_at DESC, m.id DESC LIMIT 1",
+                [message.pk],
+            )
+            (leaf_id,) = cursor.fetchone()
+        conv.current_message_id = leaf_id
+        conv.save(update_fields=["current_message"])
+        events.thread_changed(conversation_public_id=conv.public_id)
+    conversation.current_message_id = leaf_id
+    return Message.objects.get(pk=leaf_id)

@@ -1,3 +1,20 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns = []
+from conversations import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("send/", views.send_new, name="send"),
+    path("sidebar/", views.sidebar, name="sidebar"),
+    path("archived/", views.archived, name="archived"),
+    path("c/<str:public_id>/", views.conversation_detail, name="conversation"),
+    path("c/<str:public_id>/messages/", views.thread_messages, name="conversation-messages"),
+    path("c/<str:public_id>/stop/", views.stop, name="conversation-stop"),
+    path("c/<str:public_id>/rename/", views.rename, name="conversation-rename"),
+    path("c/<str:public_id>/pin/", views.pin, name="conversation-pin"),
+    path("c/<str:public_id>/archive/", views.archive, name="conversation-archive"),
+    path("c/<str:public_id>/delete/", views.delete, name="conversation-delete"),
+    path("m/<str:message_id>/regenerate/", views.regenerate, name="message-regenerate"),
+    path("m/<str:message_id>/edit/", views.edit, name="message-edit"),
+    path("m/<str:message_id>/switch/", views.switch_branch, name="message-switch"),
+]

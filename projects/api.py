@@ -8,8 +8,9 @@ from rest_framework.views import APIView
 from chatbot.api_errors import error_responses
 from projects import selectors, services
 
+PROJ_ID = "proj_5c4b3a291807f6e5d4c3b2a190f8e7d6c5b4a3928170f6e5"
 PROJECT_EXAMPLE = {
-    "id": "proj_5c4b3a291807f6e5d4c3b2a190f8e7d6c5b4a3928170f6e5",
+    "id": PROJ_ID,
     "title": "Travel",
     "description": "Trips and plans",
     "instructions": "Answer briefly; prices in euros.",
@@ -28,18 +29,32 @@ class ProjectOut(serializers.Serializer):
     updated_at = serializers.DateTimeField()
 
 
+class ProjectListItemOut(ProjectOut):
+    conversation_count = serializers.IntegerField(help_text="Not counting archived ones.")
+
+
 class ProjectListOut(serializers.Serializer):
-    data = ProjectOut(many=True)
+    data = ProjectListItemOut(many=True)
 
 
 class ProjectIn(serializers.Serializer):
-    title = serializers.CharField(max_length=200)
-    description = serializers.CharField(required=False, allow_blank=True, max_length=2000)
-    instructions = serializers.CharField(required=False, allow_blank=True, max_length=20_000)
+    title = serializers.CharField(max_length=services.TITLE_MAX_CHARS)
+    description = serializers.CharField(
+        required=False, allow_blank=True, max_length=services.DESCRIPTION_MAX_CHARS
+    )
+    instructions = serializers.CharField(
+        required=False, allow_blank=True, max_length=services.INSTRUCTIONS_MAX_CHARS
+    )
 
 
 class ProjectUpdateIn(ProjectIn):
-    title = serializers.CharField(required=False, max_length=200)
+    title = serializers.CharField(required=False, max_length=services.TITLE_MAX_CHARS)
+
+
+class ProjectDeleteQuery(serializers.Serializer):
+    delete_conversations = serializers.BooleanField(
+        required=False, default=False, help_text="Delete its conversations too."
+    )
 
 
 def parse(serializer_class, data) -> dict:
@@ -105,15 +120,22 @@ class ProjectDetailView(APIView):
     def patch(self, request, public_id):
         project = selectors.project_get_for_user(user=request.user, public_id=public_id)
         data = parse(ProjectUpdateIn, request.data)
-        project = services.project_update(project=project, **data)
+        current = {
+            "title": project.title,
+            "description": project.description,
+            "instructions": project.instructions,
+        }
+        project = services.project_update(project=project, **(current | data))
         return Response(ProjectOut(project).data)
 
     @extend_schema(
         operation_id="projects_destroy",
-        summary="Delete a project (its conversations stay, outside any project)",
-        responses={204: None, **error_responses(404, 429)},
+        summary="Delete a project; its conversations stay, outside any project, unless asked",
+        parameters=[ProjectDeleteQuery],
+        responses={204: None, **error_responses(400, 404, 429)},
     )
     def delete(self, request, public_id):
         project = selectors.project_get_for_user(user=request.user, public_id=public_id)
-        services.project_delete(project=project)
+        query = parse(ProjectDeleteQuery, request.query_params.dict())
+        services.project_delete(project=project, delete_conversations=query["delete_conversations"])
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -6,9 +6,7 @@ from chatbot.ids import new_project_id
 
 
 class Project(models.Model):
-    public_id = models.CharField(
-        max_length=64, unique=True, default=new_project_id, editable=False
-    )
+    public_id = models.CharField(max_length=64, unique=True, default=new_project_id, editable=False)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.DB_CASCADE, related_name="projects"
     )

@@ -3,6 +3,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from sharing.models import ShareLink
+from sharing.services import share_revoke
 
 
 class LiveFilter(admin.SimpleListFilter):
@@ -64,5 +65,8 @@ class ShareLinkAdmin(admin.ModelAdmin):
 
     @admin.action(description="Revoke selected share links")
     def revoke_links(self, request, queryset):
-        revoked = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        revoked = 0
+        for share in queryset.filter(revoked_at__isnull=True).iterator(chunk_size=500):
+            share_revoke(share=share)
+            revoked += 1
         self.message_user(request, f"Revoked {revoked} share link(s).", messages.SUCCESS)

@@ -4,23 +4,24 @@ from datetime import timedelta
 
 from django.db.models import Prefetch, prefetch_related_objects
 from django.http import Http404
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from django.urls import reverse
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from chatbot.api_errors import error_responses
+from conversations.api import CONV_ID, MSG_ID_2, SHARE_TOKEN
 from conversations.models import Message
 from conversations.selectors import conversation_get_for_user, message_get_for_user
 from sharing import selectors, services
-from sharing.models import ShareLink
 
 MAX_EXPIRY = timedelta(days=3650)
 SHARE_EXAMPLE = {
-    "token": "q8Zk3v1m0xY2nT6pR4sW9aB7cD5eF3gH1jK0lM2nP4",
-    "url": "https://chat.example.com/s/q8Zk3v1m0xY2nT6pR4sW9aB7cD5eF3gH1jK0lM2nP4/",
-    "conversation": "conv_3f2a9c0d4e5b6a7980f1e2d3c4b5a69788796a5b4c3d2e1f",
-    "message": "msg_8e7d6c5b4a392817f6e5d4c3b2a19087a6b5c4d3e2f1a0b9",
+    "token": SHARE_TOKEN,
+    "url": f"https://chat.example.com/s/{SHARE_TOKEN}/",
+    "conversation": CONV_ID,
+    "message": MSG_ID_2,
     "include_context": True,
     "show_model_names": True,
     "created_at": "2026-11-21T18:30:00Z",
@@ -45,7 +46,7 @@ class ShareOut(serializers.Serializer):
     view_count = serializers.IntegerField()
 
     def get_url(self, share) -> str:
-        return self.context["request"].build_absolute_uri(f"/s/{share.token}/")
+        return self.context["request"].build_absolute_uri(reverse("share-view", args=[share.token]))
 
 
 class SharePageOut(serializers.Serializer):
@@ -73,8 +74,12 @@ class ShareIn(serializers.Serializer):
 
 
 class ListQuery(serializers.Serializer):
-    after = serializers.CharField(required=False)
-    limit = serializers.IntegerField(required=False, min_value=1, max_value=100, default=20)
+    after = serializers.CharField(
+        required=False, allow_blank=True, help_text="Cursor from the previous page's `next_after`."
+    )
+    limit = serializers.IntegerField(
+        required=False, min_value=1, max_value=100, default=20, help_text="Page size, 1 to 100."
+    )
 
 
 def parse(serializer_class, data) -> dict:
@@ -83,23 +88,11 @@ def parse(serializer_class, data) -> dict:
     return serializer.validated_data
 
 
-def share_get_for_user_by_token(*, user, token: str) -> ShareLink:
-    """Return the user's link with this token, or raise Http404 alike for missing and foreign."""
-    try:
-        pk = ShareLink.objects.values_list("pk", flat=True).get(owner=user, token=token)
-    except ShareLink.DoesNotExist:
-        raise Http404("No such link.") from None
-    return selectors.share_get_for_user(user=user, pk=pk)
-
-
 class ShareListView(APIView):
     @extend_schema(
         operation_id="shares_list",
         summary="List your share links, newest first",
-        parameters=[
-            OpenApiParameter("after", str, description="Cursor from `next_after`."),
-            OpenApiParameter("limit", int, description="1 to 100, default 20."),
-        ],
+        parameters=[ListQuery],
         responses={200: SharePageOut, **error_responses(400)},
         examples=[
             OpenApiExample(
@@ -168,6 +161,6 @@ class ShareDetailView(APIView):
         responses={204: None, **error_responses(404, 429)},
     )
     def delete(self, request, token):
-        share = share_get_for_user_by_token(user=request.user, token=token)
+        share = selectors.share_get_for_user(user=request.user, token=token)
         services.share_revoke(share=share)
         return Response(status=status.HTTP_204_NO_CONTENT)

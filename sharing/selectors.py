@@ -44,12 +44,13 @@ def share_get_live(*, token: str) -> ShareLink:
         raise Http404("No such link.") from None
 
 
-def share_get_for_user(*, user, pk: int) -> ShareLink:
-    """Return one of the user's links, or raise Http404 for a missing or foreign one alike."""
-    if not getattr(user, "is_authenticated", False):
+def share_get_for_user(*, user, token: str | None = None, pk: int | None = None) -> ShareLink:
+    """Return one of the user's links by token (or pk), or raise Http404 for missing and foreign."""
+    if not getattr(user, "is_authenticated", False) or (token is None and pk is None):
         raise Http404("No such link.")
+    lookup = {"token": token} if token is not None else {"pk": pk}
     try:
-        return ShareLink.objects.select_related("conversation").get(owner=user, pk=pk)
+        return ShareLink.objects.select_related("conversation").get(owner=user, **lookup)
     except ShareLink.DoesNotExist:
         raise Http404("No such link.") from None
 

@@ -4,7 +4,7 @@ from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from conversations.models import Conversation, Message
@@ -136,10 +136,15 @@ def share_continue(*, share: ShareLink, user) -> Conversation:
             for original in snapshot
         ]
         Message.objects.bulk_create(copies)
+        # Link each copy to the one before it in one statement. Both databases hand out
+        # ascending ids in insertion order, and no one else writes to this new conversation.
+        if len(copies) > 1:
+            previous = Message.objects.filter(conversation=conversation, pk__lt=OuterRef("pk"))
+            Message.objects.filter(conversation=conversation).exclude(pk=copies[0].pk).update(
+                parent_id=Subquery(previous.order_by("-pk").values("pk")[:1])
+            )
         for parent, child in zip(copies, copies[1:], strict=False):
             child.parent_id = parent.pk
-        if len(copies) > 1:
-            Message.objects.bulk_update(copies[1:], ["parent"], batch_size=500)
         conversation.current_message = copies[-1] if copies else None
         conversation.message_count = len(copies)
         conversation.preview = make_preview(copies[-1].content) if copies else ""

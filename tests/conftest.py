@@ -4,7 +4,7 @@ import pytest
 
 from tests.factories import UserFactory
 
-pytest_plugins = ["tests.fake_openai"]
+pytest_plugins = ["tests.fake_openai", "tests.browser"]
 
 PASSWORD = "correct horse battery staple"
 
@@ -29,3 +29,15 @@ def owner_client(client, owner):
 def outsider_client(client, outsider):
     client.force_login(outsider)
     return client
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hasher(settings):
+    # The default hasher takes most of a second per user; its strength is not under test.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if "e2e_server" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.e2e)

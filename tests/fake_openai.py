@@ -9,7 +9,7 @@ settings at it. Knobs (set them on the fixture's object before sending):
 - `cut_after`: drop the connection after that many tokens (mid-body, no [DONE])
 - `stall_after` + `stall_seconds`: go silent after that many tokens
 - `include_usage`: send the final usage chunk
-- `title`: the text of non-streamed completions
+- `title`: the text of non-streamed completions; `fail_titles` answers them with a 503
 
 `requests` records every JSON body received; `usages` every usage report sent.
 """
@@ -51,10 +51,13 @@ class FakeOpenAI:
         self.stall_seconds = 0.0
         self.include_usage = True
         self.title = "A fake title"
+        self.fail_titles = False
         self.requests = []
         self.usages = []
         self.streams_started = 0
         self.streams_finished = 0
+        # When a dict: {last user message: [monotonic time each token was sent]} (benchmarks).
+        self.token_times = None
 
     @property
     def reply(self) -> str:
@@ -93,6 +96,8 @@ def _handler_for(fake: FakeOpenAI):
                 )
             if body.get("stream"):
                 return self._stream(body)
+            if fake.fail_titles:
+                return self._json(503, {"error": {"message": "Titles are down.", "type": "x"}})
             return self._completion(body)
 
         def _json(self, status: int, payload: dict):
@@ -157,6 +162,9 @@ def _handler_for(fake: FakeOpenAI):
                         delta["role"] = "assistant"
                     choice = {"index": 0, "delta": delta, "finish_reason": None}
                     self._chunk(json.dumps({**base, "choices": [choice]}))
+                    if fake.token_times is not None:
+                        key = body["messages"][-1]["content"]
+                        fake.token_times.setdefault(key, []).append(time.monotonic())
                 finish = {"index": 0, "delta": {}, "finish_reason": "stop"}
                 self._chunk(json.dumps({**base, "choices": [finish]}))
                 if fake.include_usage:

@@ -67,7 +67,7 @@ def reset_providers() -> None:
     from conversations.llm import openai
 
     get_provider.cache_clear()
-    openai.get_client.cache_clear()
+    openai.reset_clients()
 
 
 def estimate_tokens(text: str) -> int:

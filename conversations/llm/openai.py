@@ -1,17 +1,44 @@
 """OpenAI-compatible provider: Chat Completions streaming through one AsyncOpenAI client."""
 
+import asyncio
+import json
+import weakref
 from collections.abc import AsyncIterator
-from functools import cache
 
 import openai
 from django.conf import settings
 
 from conversations.llm.base import ChatMessage, ProviderError, StreamEvent, TextDelta, Usage
 
+# One client per event loop: its connection pool belongs to the loop that opened it. A server
+# has one loop, so one client; a generation run to completion outside a server gets its own.
+_clients: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, openai.AsyncOpenAI]" = (
+    weakref.WeakKeyDictionary()
+)
 
-@cache
+
 def get_client() -> openai.AsyncOpenAI:
-    """Return the one client, built from settings on first use."""
+    """Return the client of the running loop, built from settings on first use."""
+    loop = asyncio.get_running_loop()
+    client = _clients.get(loop)
+    if client is None:
+        client = _clients[loop] = _build_client()
+    return client
+
+
+async def close_client() -> None:
+    """Close the running loop's client (before a short-lived loop ends)."""
+    client = _clients.pop(asyncio.get_running_loop(), None)
+    if client is not None:
+        await client.close()
+
+
+def reset_clients() -> None:
+    """Forget every client so changed settings take effect (tests)."""
+    _clients.clear()
+
+
+def _build_client() -> openai.AsyncOpenAI:
     return openai.AsyncOpenAI(
         api_key=settings.OPENAI_API_KEY or "unset",
         base_url=settings.OPENAI_BASE_URL,
@@ -37,6 +64,11 @@ def describe_error(exc: Exception) -> str:
     return f"The model stream broke off ({type(exc).__name__})."
 
 
+def _error_text(chunk: dict) -> str:
+    error = chunk["error"]
+    return _short(error.get("message", "") if isinstance(error, dict) else str(error))
+
+
 def _short(text: str, limit: int = 200) -> str:
     text = " ".join(str(text).split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
@@ -47,28 +79,41 @@ class OpenAIProvider:
         self.model = model
 
     async def stream(self, messages: list[ChatMessage]) -> AsyncIterator[StreamEvent]:
-        """Yield the reply's text deltas, then the usage from the final chunk."""
+        """Yield the reply's text deltas, then the usage from the final chunk.
+
+        The SDK sends the request (auth, retries before the first byte, timeouts); the
+        server-sent events are read raw, as building an SDK object per chunk costs more
+        than everything else the server does for a token.
+        """
         call_id = ""
-        usage = None
+        usage: dict | None = None
         finished = False
         received = False
         try:
-            response = await get_client().chat.completions.create(
+            async with get_client().chat.completions.with_streaming_response.create(
                 model=self.model,
                 messages=messages,
                 stream=True,
                 stream_options={"include_usage": True},
-            )
-            async with response:
-                async for chunk in response:
+            ) as response:
+                async for line in response.iter_lines():
+                    if not line.startswith("data:"):
+                        continue
+                    data = line[5:].strip()
+                    if data == "[DONE]":
+                        break
+                    chunk = json.loads(data)
+                    if chunk.get("error"):
+                        raise ProviderError(f"The model reported an error: {_error_text(chunk)}")
                     received = True
-                    call_id = call_id or chunk.id or ""
-                    if chunk.usage is not None:
-                        usage = chunk.usage
-                    for choice in chunk.choices:
-                        finished = finished or choice.finish_reason is not None
-                        if choice.delta is not None and choice.delta.content:
-                            yield TextDelta(choice.delta.content)
+                    call_id = call_id or chunk.get("id") or ""
+                    usage = chunk.get("usage") or usage
+                    for choice in chunk.get("choices") or ():
+                        finished = finished or choice.get("finish_reason") is not None
+                        if text := (choice.get("delta") or {}).get("content"):
+                            yield TextDelta(text)
+        except ProviderError:
+            raise
         except Exception as exc:  # the SDK's and the HTTP layer's errors alike
             if received:
                 raise ProviderError("The connection to the model broke off mid-reply.") from exc
@@ -76,8 +121,8 @@ class OpenAIProvider:
         if not finished and usage is None:
             raise ProviderError("The model stream ended before the reply was finished.")
         yield Usage(
-            input_tokens=usage.prompt_tokens if usage else None,
-            output_tokens=usage.completion_tokens if usage else None,
+            input_tokens=usage.get("prompt_tokens") if usage else None,
+            output_tokens=usage.get("completion_tokens") if usage else None,
             call_id=call_id,
         )
 

@@ -1,6 +1,7 @@
 """Short conversation titles from the first message."""
 
 import logging
+import re
 
 from django.conf import settings
 
@@ -9,6 +10,7 @@ from conversations.llm.demo import TITLE_MAX_CHARS, derive_title
 
 logger = logging.getLogger(__name__)
 
+QUOTES = "\"'“”‘’#*` "
 TITLE_PROMPT = (
     "Write a title of at most six words for a conversation that starts with the user's "
     "message below. Answer with the title only, no quotes and no final period."
@@ -37,7 +39,8 @@ async def generate_title(first_message: str) -> str:
 def clean_title(raw: str) -> str:
     """Return a model's title on one line, unquoted and bounded in length."""
     line = " ".join(raw.strip().splitlines()[0].split()) if raw.strip() else ""
-    line = line.strip("\"'“”‘’#*` ").removeprefix("Title:").strip().rstrip(".")
+    line = re.sub(r"^title\s*:\s*", "", line, flags=re.IGNORECASE)
+    line = line.strip(QUOTES).rstrip(".").strip(QUOTES)
     if len(line) > TITLE_MAX_CHARS:
         line = line[: TITLE_MAX_CHARS - 1].rstrip() + "…"
     return line

@@ -1,5 +1,7 @@
 """Template helpers for the chat UI: the markdown filter and the configured models."""
 
+import re
+
 from django import template
 from django.conf import settings
 from django.utils.safestring import SafeString
@@ -13,6 +15,15 @@ register = template.Library()
 def markdown_filter(text: str) -> SafeString:
     """Render markdown to sanitized HTML."""
     return render_markdown(text or "")
+
+
+_MARKUP = re.compile(r"[#*`>~\[]+|\]\([^)]*\)")
+
+
+@register.filter
+def plain(text: str) -> str:
+    """Return markdown text without its markup characters (for one-line previews)."""
+    return " ".join(_MARKUP.sub("", text or "").replace("|", " ").split())
 
 
 @register.filter

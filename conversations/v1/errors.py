@@ -64,13 +64,8 @@ _CONVERSATION_ERRORS = {
 }
 
 
-def to_api_error(exc: Exception, *, params: dict[str, str] | None = None) -> ApiError | None:
-    """Translate an exception into an ApiError, or None if it is a server fault.
-
-    `params` maps a service's field names to the request's parameter paths
-    (`{"content": "items[2].content"}`).
-    """
-    params = params or {}
+def to_api_error(exc: Exception) -> ApiError | None:
+    """Translate an exception into an ApiError, or None if it is a server fault."""
     if isinstance(exc, ApiError):
         return exc
     if isinstance(exc, Http404):
@@ -78,13 +73,12 @@ def to_api_error(exc: Exception, *, params: dict[str, str] | None = None) -> Api
     if isinstance(exc, ValidationError):
         if hasattr(exc, "error_dict"):
             field, messages = next(iter(exc.message_dict.items()))
-            return invalid(" ".join(messages), param=params.get(field, field))
+            return invalid(" ".join(messages), param=field)
         return invalid(" ".join(exc.messages), param=None)
     if isinstance(exc, services.ConversationError):
         for cls, (status, type_) in _CONVERSATION_ERRORS.items():
             if isinstance(exc, cls):
-                param = params.get("content") if cls is services.MessageTooLong else None
-                return ApiError(exc.message, status=status, type=type_, param=param, code=exc.code)
+                return ApiError(exc.message, status=status, type=type_, code=exc.code)
         return ApiError(exc.message, code=exc.code)
     if isinstance(exc, RequestDataTooBig):
         return ApiError("The request body is too large.", status=413, code="request_too_large")

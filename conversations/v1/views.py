@@ -73,7 +73,7 @@ class V1View(APIView):
         """Return the owner's message if it belongs to conversation_id, else raise 404."""
         message = selectors.message_get_for_user(user=self.request.user, public_id=item_id)
         if message.conversation.public_id != conversation_id:
-            raise errors.not_found("No such item.")
+            raise errors.not_found("No such message.")
         return message
 
 

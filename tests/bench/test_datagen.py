@@ -48,9 +48,7 @@ def test_creates_requested_users_conversations_and_messages():
     users = get_user_model().objects.filter(username__in=["bench1", "bench2"])
     assert users.count() == 2
     assert all(u.check_password("bench") for u in users)
-    per_owner = dict(
-        Conversation.objects.values_list("owner__username").annotate(n=Count("id"))
-    )
+    per_owner = dict(Conversation.objects.values_list("owner__username").annotate(n=Count("id")))
     assert per_owner == {"bench1": 6, "bench2": 6}
     assert Message.objects.count() == 2 * 6 * 5
     assert "12 conversations and 60 messages" in output

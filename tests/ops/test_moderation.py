@@ -63,9 +63,7 @@ def test_each_action_is_logged_with_actor_and_reason(conversation, staff):
     moderation.conversation_lock(conversation=conversation, actor=staff, reason="Spam")
     moderation.conversation_reopen(conversation=conversation, actor=staff, reason="Appeal")
 
-    log = list(
-        ModerationEvent.objects.order_by("id").values_list("actor", "action", "reason")
-    )
+    log = list(ModerationEvent.objects.order_by("id").values_list("actor", "action", "reason"))
     assert log == [(staff.pk, "lock", "Spam"), (staff.pk, "reopen", "Appeal")]
 
 

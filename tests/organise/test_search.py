@@ -46,7 +46,9 @@ def test_search_never_returns_another_users_conversations(owner, outsider):
 
 def test_search_ranks_better_matches_first_and_returns_best_message(owner):
     weak = ConversationFactory(owner=owner, title="Misc")
-    MessageFactory(conversation=weak, content="We once talked about a kettle, and then other things.")
+    MessageFactory(
+        conversation=weak, content="We once talked about a kettle, and then other things."
+    )
     strong = ConversationFactory(owner=owner, title="Kettle repair")
     MessageFactory(conversation=strong, content="Nothing relevant here.")
     best = MessageFactory(conversation=strong, content="The kettle is broken: descale the kettle.")
@@ -69,7 +71,7 @@ def test_search_snippet_keeps_markup_as_text_segments(owner):
     conversation = ConversationFactory(owner=owner)
     MessageFactory(
         conversation=conversation,
-        content=f'<script>alert("x")</script> the zucchini {START}recipe & <b>bold</b>',
+        content='<script>alert("x")</script> the zucchini recipe & <b>bold</b>',
     )
     [result] = _search(owner, "zucchini")
     highlighted = [s.text for s in result.snippet if s.highlighted]
@@ -144,3 +146,14 @@ def test_segments_split_on_markers():
         Segment("b", True),
         Segment(" c", False),
     ]
+
+
+def test_search_ranks_only_the_newest_candidate_messages(owner, monkeypatch):
+    monkeypatch.setattr("conversations.search.CANDIDATES", 2)
+    conversations = [ConversationFactory(owner=owner, title=f"Zoo {i}") for i in range(3)]
+    for conversation in conversations:
+        MessageFactory(conversation=conversation, content="a lemur appears")
+    found = {r.conversation.pk for r in _search(owner, "lemur")}
+    assert found == {conversations[1].pk, conversations[2].pk}
+    # Titles are searched in full whatever the cap.
+    assert {r.conversation.pk for r in _search(owner, "zoo")} == {c.pk for c in conversations}

@@ -322,3 +322,23 @@ def test_conversation_model_is_untouched_by_sharing(owner, chat):
     before = Conversation.objects.values().get(pk=chat.conversation.pk)
     share_create(user=owner, conversation=chat.conversation)
     assert Conversation.objects.values().get(pk=chat.conversation.pk) == before
+
+
+@pytest.mark.parametrize("turns", [1, 20])
+def test_continue_takes_a_fixed_number_of_queries(
+    owner, outsider, django_assert_num_queries, turns
+):
+    conversation = ConversationFactory(owner=owner)
+    parent = None
+    for n in range(turns):
+        _, parent = add_turn(conversation, parent, f"q{n}", f"a{n}")
+    share = share_get_live(token=share_create(user=owner, conversation=conversation).token)
+    # 7 queries: the message path, savepoint, the new conversation, the copies (one insert),
+    # their parent links (one update), the conversation's counts, release savepoint.
+    with django_assert_num_queries(7):
+        copy = share_continue(share=share, user=outsider)
+    copied = list(Message.objects.filter(conversation=copy).order_by("id"))
+    assert [m.content for m in copied] == [
+        text for n in range(turns) for text in (f"q{n}", f"a{n}")
+    ]
+    assert [m.parent_id for m in copied] == [None] + [m.pk for m in copied[:-1]]

@@ -10,6 +10,12 @@ from conversations import services
 
 
 @pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # PBKDF2's million rounds cost ~1 s per test user and prove nothing here.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _fresh_throttle_counters():
     # Throttle counters live in the cache; each test starts with none spent.
     cache.clear()
@@ -50,14 +56,18 @@ def make_sdk(live_server, key: str) -> openai.OpenAI:
     return openai.OpenAI(api_key=key, base_url=f"{live_server.url}/v1", max_retries=0)
 
 
+# Closing the client ends its keep-alive connections while the test's database is still
+# shared with the server's request threads.
 @pytest.fixture
-def sdk(live_server, transactional_db, owner_key) -> openai.OpenAI:
-    return make_sdk(live_server, owner_key)
+def sdk(live_server, transactional_db, owner_key):
+    with make_sdk(live_server, owner_key) as client:
+        yield client
 
 
 @pytest.fixture
-def outsider_sdk(live_server, transactional_db, outsider_key) -> openai.OpenAI:
-    return make_sdk(live_server, outsider_key)
+def outsider_sdk(live_server, transactional_db, outsider_key):
+    with make_sdk(live_server, outsider_key) as client:
+        yield client
 
 
 def append_turns(conversation, count: int) -> list:

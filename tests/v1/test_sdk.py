@@ -171,8 +171,10 @@ def test_sdk_raises_not_found_for_another_users_conversation(sdk, outsider_sdk):
 
 
 def test_sdk_raises_authentication_error_for_a_bad_key(live_server, transactional_db):
-    client = make_sdk(live_server, "sk-chat-not-a-real-key")
-    with pytest.raises(openai.AuthenticationError) as error:
+    with (
+        make_sdk(live_server, "sk-chat-not-a-real-key") as client,
+        pytest.raises(openai.AuthenticationError) as error,
+    ):
         client.conversations.create()
     assert error.value.body["type"] == "authentication_error"
     assert error.value.body["code"] == "invalid_api_key"

@@ -1,4 +1,5 @@
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.services import api_key_create
@@ -17,6 +18,9 @@ class Command(BaseCommand):
             user = User.objects.get(**{User.USERNAME_FIELD: username})
         except User.DoesNotExist:
             raise CommandError(f"No user named {username!r}.") from None
-        api_key, raw_key = api_key_create(user=user, name=name)
+        try:
+            api_key, raw_key = api_key_create(user=user, name=name)
+        except ValidationError as exc:
+            raise CommandError(" ".join(exc.messages)) from None
         self.stdout.write(f"Created key {api_key.prefix}… for {username}. It is shown only once:")
         self.stdout.write(raw_key)

@@ -3,6 +3,10 @@ from django.core.management.base import BaseCommand, CommandError
 from conversations import retention
 
 
+def mb(size: int) -> str:
+    return f"{size / 2**20:,.1f} MB"
+
+
 class Command(BaseCommand):
     help = (
         "Run what the database needs: on SQLite PRAGMA optimize, VACUUM (gives freed pages "
@@ -24,11 +28,12 @@ class Command(BaseCommand):
                     self.stdout.write(statement)
             self.stdout.write(
                 f"Dry run: would run {len(report.statements)} statements on {report.vendor}; "
-                f"{measure}: {report.reclaimable_before}."
+                f"{measure}: {report.reclaimable_before:,}; size: {mb(report.size_before)}."
             )
             return
         self.stdout.write(
             f"Ran {len(report.statements)} statements on {report.vendor} in "
-            f"{report.seconds:.1f} s; {measure}: {report.reclaimable_before} before, "
-            f"{report.reclaimable_after} after."
+            f"{report.seconds:.1f} s; {measure}: {report.reclaimable_before:,} before, "
+            f"{report.reclaimable_after:,} after; size: {mb(report.size_before)} before, "
+            f"{mb(report.size_after)} after."
         )

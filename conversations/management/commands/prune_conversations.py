@@ -29,7 +29,12 @@ class Command(BaseCommand):
             "--keep-pinned", action="store_true", help="Never delete pinned conversations."
         )
         parser.add_argument("--dry-run", action="store_true", help="Count, delete nothing.")
-        parser.add_argument("--batch-size", type=int, default=retention.BATCH_SIZE)
+        parser.add_argument(
+            "--batch-size",
+            type=int,
+            default=retention.BATCH_SIZE,
+            help="Rows per transaction, a conversation and its messages counting together.",
+        )
 
     def handle(self, *args, **options):
         days = options["older_than"]
@@ -57,8 +62,8 @@ class Command(BaseCommand):
         planned = retention.conversations_count(queryset)
         if options["dry_run"]:
             self.stdout.write(
-                f"Dry run: would delete {planned.conversations} conversations "
-                f"({planned.messages} messages) not updated for {days} days."
+                f"Dry run: would delete {planned.conversations:,} conversations "
+                f"({planned.messages:,} messages) not updated for {days} days."
             )
             return
         with tqdm(
@@ -71,7 +76,7 @@ class Command(BaseCommand):
                 queryset, batch_size=options["batch_size"], on_batch=bar.update
             )
         self.stdout.write(
-            f"Deleted {report.conversations} conversations ({report.messages} messages) "
-            f"not updated for {days} days in {report.batches} batches; "
+            f"Deleted {report.conversations:,} conversations ({report.messages:,} messages) "
+            f"not updated for {days} days in {report.batches:,} batches; "
             f"longest batch {report.longest_batch_seconds * 1000:.0f} ms."
         )

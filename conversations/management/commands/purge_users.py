@@ -21,7 +21,12 @@ class Command(BaseCommand):
             help="Days since the last login (or sign-up, for users who never logged in).",
         )
         parser.add_argument("--dry-run", action="store_true", help="Count, delete nothing.")
-        parser.add_argument("--batch-size", type=int, default=retention.BATCH_SIZE)
+        parser.add_argument(
+            "--batch-size",
+            type=int,
+            default=retention.BATCH_SIZE,
+            help="Rows per transaction (users; conversations and their messages together).",
+        )
 
     def handle(self, *args, **options):
         days = options["inactive_days"]
@@ -33,9 +38,9 @@ class Command(BaseCommand):
         planned = retention.users_purge_count(users)
         if options["dry_run"]:
             self.stdout.write(
-                f"Dry run: would delete {planned.users} users inactive for {days} days, "
-                f"with {planned.deleted.conversations} conversations "
-                f"({planned.deleted.messages} messages)."
+                f"Dry run: would delete {planned.users:,} users inactive for {days} days, "
+                f"with {planned.deleted.conversations:,} conversations "
+                f"({planned.deleted.messages:,} messages)."
             )
             return
         with tqdm(
@@ -47,8 +52,9 @@ class Command(BaseCommand):
             report = retention.users_purge(
                 users, batch_size=options["batch_size"], on_batch=bar.update
             )
+        deleted = report.deleted
         self.stdout.write(
-            f"Deleted {report.users} users inactive for {days} days, with "
-            f"{report.deleted.conversations} conversations ({report.deleted.messages} messages); "
-            f"longest batch {report.deleted.longest_batch_seconds * 1000:.0f} ms."
+            f"Deleted {report.users:,} users inactive for {days} days, with "
+            f"{deleted.conversations:,} conversations ({deleted.messages:,} messages); "
+            f"longest batch {deleted.longest_batch_seconds * 1000:.0f} ms."
         )

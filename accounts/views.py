@@ -1,0 +1,38 @@
+"""Sign-up; login, logout and password change are Django's own views."""
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.views import LoginView
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from accounts.forms import LoginForm, SignupForm
+
+
+def login_view(request: HttpRequest) -> HttpResponse:
+    """Log in with Django's view; offer sign-up only when it is open."""
+    view = LoginView.as_view(
+        authentication_form=LoginForm,
+        redirect_authenticated_user=True,
+        extra_context={"signup_enabled": settings.SIGNUP_ENABLED},
+    )
+    return view(request)
+
+
+@require_http_methods(["GET", "POST"])
+def signup(request: HttpRequest) -> HttpResponse:
+    """Create an account and sign in (404 when settings.SIGNUP_ENABLED is off)."""
+    if not settings.SIGNUP_ENABLED:
+        raise Http404("Sign-up is closed.")
+    if request.user.is_authenticated:
+        return redirect(settings.LOGIN_REDIRECT_URL)
+    form = SignupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = form.save()
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        messages.success(request, f"Welcome, {user.get_username()}.")
+        return redirect(settings.LOGIN_REDIRECT_URL)
+    status = 400 if form.errors else 200
+    return render(request, "accounts/signup.html", {"form": form}, status=status)

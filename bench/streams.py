@@ -1,0 +1,368 @@
+"""Benchmark: concurrent reply streams through ONE daphne process to websocket clients.
+
+The fake OpenAI-format upstream (tests/fake_openai.py) runs in this process and stamps the
+moment it writes each token; the websocket clients run here too, so one clock measures what
+the app adds between the upstream and the browser.
+
+    .venv/bin/python bench/streams.py                      # 1, 100, 300 streams + 2,000 idle
+    .venv/bin/python bench/streams.py --streams 1,10 --idle 200 --tokens 20
+
+It uses a scratch SQLite file (or DATABASE_URL if set: point it at a scratch database) and
+the in-memory channel layer (one process). Prints a Markdown table.
+"""
+
+import argparse
+import asyncio
+import contextlib
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(BASE_DIR))
+
+TOKEN = re.compile(r"\bt(\d+)\b")
+FINAL = re.compile(r'data-status="(completed|stopped|incomplete|failed)"')
+WRITES = re.compile(r"ended (\w+): \d+ chars, (\d+) database writes")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+class Bench:
+    def __init__(self, args):
+        self.args = args
+        self.workdir = Path(tempfile.mkdtemp(prefix="bench-streams-"))
+        self.log_path = self.workdir / "daphne.log"
+
+    # Setup ---------------------------------------------------------------------------------
+
+    def setup(self) -> None:
+        from tests.fake_openai import FakeOpenAI
+
+        self.fake = FakeOpenAI()
+        self.fake.tokens = [f" t{i}" for i in range(self.args.tokens)]
+        self.fake.token_delay = self.args.token_delay
+        self.fake.token_times = {}
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("REDIS", "OPENAI"))}
+        env |= {
+            "DJANGO_SETTINGS_MODULE": "chatbot.settings",
+            "PYTHONPATH": str(BASE_DIR),
+            "DEBUG": "False",
+            "SECRET_KEY": "bench-" + "x" * 50,
+            "ALLOWED_HOSTS": "127.0.0.1",
+            "SECURE_SSL_REDIRECT": "False",
+            "SESSION_COOKIE_SECURE": "False",
+            "CSRF_COOKIE_SECURE": "False",
+            "OPENAI_API_KEY": "sk-bench",
+            "OPENAI_BASE_URL": self.fake.base_url,
+            "CHAT_MODELS": "bench-model",
+            "TITLE_MODEL": "bench-model",
+            "LOG_LEVEL": "INFO",
+        }
+        if not env.get("DATABASE_URL"):
+            env["SQLITE_PATH"] = str(self.workdir / "db.sqlite3")
+        self.env = env
+        os.environ.update(env)
+        import django
+
+        django.setup()
+        from django.core.management import call_command
+
+        call_command("migrate", verbosity=0)
+        self.make_world()
+
+    def make_world(self) -> None:
+        """One user per stream (as in real life) and one user holding the idle sockets."""
+        from django.contrib.auth import (
+            BACKEND_SESSION_KEY,
+            HASH_SESSION_KEY,
+            SESSION_KEY,
+            get_user_model,
+        )
+        from django.contrib.sessions.backends.db import SessionStore
+
+        from conversations.models import Conversation
+
+        run = os.getpid()
+        count = max(self.args.streams)
+        User = get_user_model()
+        users = User.objects.bulk_create(
+            [User(username=f"bench{run}-{i}", password="!") for i in range(count + 1)]
+        )
+
+        def session_for(user) -> str:
+            store = SessionStore()
+            store[SESSION_KEY] = str(user.pk)
+            store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+            store[HASH_SESSION_KEY] = user.get_session_auth_hash()
+            store.create()
+            return store.session_key
+
+        self.session = session_for(users[-1])
+        self.streamers = []
+        for user in users[:count]:
+            conversation = Conversation.objects.create(owner=user, title="Bench")
+            self.streamers.append((conversation.public_id, session_for(user)))
+        self.conversations = [Conversation.objects.create(owner=users[-1], title="Idle").public_id]
+
+    def start_server(self) -> None:
+        self.port = free_port()
+        daphne = str(Path(sys.executable).with_name("daphne"))
+        self.log = open(self.log_path, "w")  # noqa: SIM115 - closed in stop_server
+        self.server = subprocess.Popen(
+            [daphne, "-b", "127.0.0.1", "-p", str(self.port), "chatbot.asgi:application"],
+            env=self.env,
+            cwd=BASE_DIR,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    break
+            except OSError:
+                time.sleep(0.2)
+        else:
+            raise SystemExit(f"daphne did not start; see {self.log_path}")
+        import requests
+
+        http = requests.Session()
+        http.cookies.set("sessionid", self.session)
+        http.get(f"http://127.0.0.1:{self.port}/", timeout=30)
+        self.csrf = http.cookies.get("csrftoken", "")
+
+    def stop_server(self) -> None:
+        self.server.terminate()
+        try:
+            self.server.wait(15)
+        except subprocess.TimeoutExpired:
+            self.server.kill()
+        self.log.close()
+        self.fake.close()
+
+    # Clients -------------------------------------------------------------------------------
+
+    async def connect(self, paths: list[str], sessions: list[str] | None = None) -> list:
+        """Open one websocket per path, at most 50 handshakes at a time."""
+        import websockets
+
+        gate = asyncio.Semaphore(50)
+        sessions = sessions or [self.session] * len(paths)
+
+        async def one(path: str, session: str):
+            async with gate:
+                return await websockets.connect(
+                    f"ws://127.0.0.1:{self.port}{path}",
+                    origin=f"http://127.0.0.1:{self.port}",
+                    additional_headers={"Cookie": f"sessionid={session}"},
+                    ping_interval=None,
+                    open_timeout=60,
+                    max_size=None,
+                )
+
+        return await asyncio.gather(*(one(p, s) for p, s in zip(paths, sessions, strict=True)))
+
+    def post(self, path: str, data: dict, session: str = "") -> int:
+        import requests
+
+        response = requests.post(
+            f"http://127.0.0.1:{self.port}{path}",
+            data=data,
+            cookies={"sessionid": session or self.session, "csrftoken": self.csrf},
+            headers={"X-CSRFToken": self.csrf},
+            allow_redirects=False,
+            timeout=120,
+        )
+        return response.status_code
+
+    # Scenarios -----------------------------------------------------------------------------
+
+    async def streams(self, count: int, round_id: int) -> dict:
+        conversations = [public_id for public_id, _ in self.streamers[:count]]
+        sessions = [session for _, session in self.streamers[:count]]
+        rss_before = rss_kib(self.server.pid)
+        sockets = await self.connect(
+            [f"/ws/chat/{public_id}/" for public_id in conversations], sessions
+        )
+        rss_connected = rss_kib(self.server.pid)
+        log_offset = self.log_path.stat().st_size
+        tags = [f"bench r{round_id} s{i}" for i in range(count)]
+        received: list[list[tuple[float, str]]] = [[] for _ in range(count)]
+
+        async def listen(i: int, ws) -> None:
+            while True:
+                frame = await ws.recv()
+                received[i].append((time.monotonic(), frame))
+                if TOKEN.search(frame) and FINAL.search(frame):
+                    return
+
+        listeners = [asyncio.create_task(listen(i, ws)) for i, ws in enumerate(sockets)]
+        loop = asyncio.get_running_loop()
+        started = time.monotonic()
+        with ThreadPoolExecutor(32) as pool:
+            posted = await asyncio.gather(
+                *(
+                    loop.run_in_executor(
+                        pool, self.post, f"/c/{public_id}/messages/", {"content": tag}, session
+                    )
+                    for public_id, tag, session in zip(conversations, tags, sessions, strict=True)
+                )
+            )
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.gather(*listeners), timeout=self.args.round_timeout)
+        elapsed = time.monotonic() - started
+        peak_rss = rss_kib(self.server.pid)
+        for ws in sockets:
+            await ws.close()
+        await asyncio.sleep(0.5)
+
+        per_token, first_token, frames_per_reply, finished = [], [], [], 0
+        for i, tag in enumerate(tags):
+            sent = self.fake.token_times.get(tag, [])
+            seen = -1
+            reply_frames = 0
+            for at, frame in received[i]:
+                numbers = [int(n) for n in TOKEN.findall(frame)]
+                if not numbers:
+                    continue
+                reply_frames += 1
+                top = max(numbers)
+                for j in range(seen + 1, min(top, len(sent) - 1) + 1):
+                    per_token.append(at - sent[j])
+                    if j == 0:
+                        first_token.append(at - sent[0])
+                seen = max(seen, top)
+                if FINAL.search(frame):
+                    finished += 1
+            frames_per_reply.append(reply_frames)
+        writes = self.writes_since(log_offset)
+        return {
+            "streams": count,
+            "posted_ok": sum(code in (200, 302) for code in posted),
+            "finished": finished,
+            "elapsed": elapsed,
+            "token_p50": pct(per_token, 50) * 1000,
+            "token_p99": pct(per_token, 99) * 1000,
+            "ttft_p50": pct(first_token, 50) * 1000,
+            "ttft_p99": pct(first_token, 99) * 1000,
+            "frames": statistics.mean(frames_per_reply) if frames_per_reply else 0,
+            "writes": statistics.mean(writes) if writes else float("nan"),
+            "kib_per_conn": (rss_connected - rss_before) / count,
+            "peak_rss_mib": peak_rss / 1024,
+        }
+
+    def writes_since(self, offset: int) -> list[int]:
+        time.sleep(0.5)
+        with open(self.log_path) as log:
+            log.seek(offset)
+            return [int(m.group(2)) for m in WRITES.finditer(log.read())]
+
+    async def idle(self, count: int) -> dict:
+        rss_before = rss_kib(self.server.pid)
+        started = time.monotonic()
+        sockets = await self.connect(["/ws/chat/"] * count)
+        connect_time = time.monotonic() - started
+        await asyncio.sleep(self.args.idle_seconds)
+        rss_after = rss_kib(self.server.pid)
+        open_now = sum(ws.state.name == "OPEN" for ws in sockets)
+        # One sidebar change fans out to every socket of the user.
+        loop = asyncio.get_running_loop()
+        fan_start = time.monotonic()
+        await loop.run_in_executor(
+            None, self.post, f"/c/{self.conversations[0]}/pin/", {"pinned": "1"}
+        )
+
+        async def first_frame(ws) -> float:
+            await asyncio.wait_for(ws.recv(), 60)
+            return time.monotonic() - fan_start
+
+        reached = await asyncio.gather(*(first_frame(ws) for ws in sockets), return_exceptions=True)
+        delays = [r for r in reached if isinstance(r, float)]
+        for ws in sockets:
+            await ws.close()
+        return {
+            "sockets": count,
+            "open_after_idle": open_now,
+            "connect_s": connect_time,
+            "kib_per_conn": (rss_after - rss_before) / count,
+            "rss_mib": rss_after / 1024,
+            "fanout_reached": len(delays),
+            "fanout_p50_ms": pct(delays, 50) * 1000,
+            "fanout_max_ms": max(delays) * 1000 if delays else float("nan"),
+        }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--streams", default="1,100,300")
+    parser.add_argument("--idle", type=int, default=2000)
+    parser.add_argument("--idle-seconds", type=float, default=10)
+    parser.add_argument("--tokens", type=int, default=60)
+    parser.add_argument("--token-delay", type=float, default=0.02)
+    parser.add_argument("--round-timeout", type=float, default=180)
+    args = parser.parse_args()
+    args.streams = [int(n) for n in args.streams.split(",") if n]
+
+    bench = Bench(args)
+    bench.setup()
+    bench.start_server()
+    try:
+        rows = [asyncio.run(bench.streams(n, i)) for i, n in enumerate(args.streams)]
+        idle = asyncio.run(bench.idle(args.idle)) if args.idle else None
+    finally:
+        bench.stop_server()
+
+    print(
+        f"\nUpstream: {args.tokens} tokens per reply, one every {args.token_delay * 1000:g} ms. "
+        f"One daphne process, in-memory channel layer, {os.cpu_count()} CPUs.\n"
+    )
+    print(
+        "| streams | finished | per-token added p50 / p99 (ms) | first token added p50 / p99 "
+        "(ms) | frames per reply | DB writes per reply | RSS per connection (KiB) | wall (s) |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(
+            f"| {r['streams']} | {r['finished']}/{r['posted_ok']} | {r['token_p50']:.0f} / "
+            f"{r['token_p99']:.0f} | {r['ttft_p50']:.0f} / {r['ttft_p99']:.0f} | "
+            f"{r['frames']:.1f} | {r['writes']:.1f} | {r['kib_per_conn']:.0f} | "
+            f"{r['elapsed']:.1f} |"
+        )
+    if idle:
+        print(
+            f"\nIdle: {idle['open_after_idle']}/{idle['sockets']} websockets open after "
+            f"{args.idle_seconds:g} s idle (connected in {idle['connect_s']:.1f} s), "
+            f"{idle['kib_per_conn']:.0f} KiB RSS each, process RSS {idle['rss_mib']:.0f} MiB; "
+            f"one sidebar change reached {idle['fanout_reached']} of them, p50 "
+            f"{idle['fanout_p50_ms']:.0f} ms, last {idle['fanout_max_ms']:.0f} ms."
+        )
+
+
+if __name__ == "__main__":
+    main()

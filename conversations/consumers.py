@@ -1,0 +1,222 @@
+"""Websockets that deliver a user's live updates as HTML frames for htmx's ws extension.
+
+`/ws/chat/` joins the user's group (sidebar updates); `/ws/chat/<conversation>/` also joins
+that conversation's group (new messages, streamed replies). Sockets only deliver: every
+write goes through the services, every read through the ownership selectors.
+"""
+
+import asyncio
+from functools import cache
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.contrib.auth.signals import user_logged_out
+from django.dispatch import receiver
+from django.http import Http404
+from django.template.loader import render_to_string
+from django.urls import NoReverseMatch, reverse
+from django.utils.html import format_html, format_html_join
+
+from conversations import events
+from conversations.models import Conversation, Message
+from conversations.selectors import (
+    conversation_get_for_user,
+    message_generating,
+    message_sibling_positions,
+)
+
+MESSAGE_TEMPLATE = "conversations/_message.html"
+
+
+def render_message(message: Message, *, position: int = 1, count: int = 1, csrf_token="") -> str:
+    """Render a message through the canonical partial (root element `message-<public id>`)."""
+    return render_to_string(
+        MESSAGE_TEMPLATE,
+        {"message": message, "position": position, "count": count, "csrf_token": csrf_token},
+    )
+
+
+def _url(name: str, *args, fallback: str) -> str:
+    try:
+        return reverse(name, args=args)
+    except NoReverseMatch:
+        return fallback
+
+
+@cache
+def sidebar_refresh_html() -> str:
+    """Return the element that makes the page re-fetch its sidebar list."""
+    return format_html(
+        '<div id="sidebar-refresh" hx-get="{}" hx-trigger="load" '
+        'hx-target="#conversation-list" hx-swap="outerHTML"></div>',
+        _url("sidebar", fallback="/sidebar/"),
+    )
+
+
+def thread_refresh_html(conversation_public_id: str) -> str:
+    """Return the element that makes the page re-fetch the thread of the active branch."""
+    return format_html(
+        '<div id="thread-refresh" hx-get="{}" hx-trigger="load" hx-select="#message-list" '
+        'hx-target="#message-list" hx-swap="outerHTML"></div>',
+        _url("conversation", conversation_public_id, fallback=f"/c/{conversation_public_id}/"),
+    )
+
+
+class ChatConsumer(AsyncWebsocketConsumer):
+    async def connect(self):
+        user = self.scope["user"]
+        self.ended = False
+        self.conversation = None
+        # Replies streaming in this conversation, loaded once each: {public id: (msg, pos, n)}.
+        self.streaming: dict[str, tuple[Message, int, int]] = {}
+        self.pending: dict[str, str] = {}
+        self.sender: asyncio.Task | None = None
+        if not user.is_authenticated:
+            await self.close()
+            return
+        public_id = self.scope["url_route"]["kwargs"].get("public_id")
+        if public_id is not None:
+            try:
+                self.conversation = await database_sync_to_async(conversation_get_for_user)(
+                    user=user, public_id=public_id
+                )
+            except Http404:
+                await self.close()
+                return
+        wanted = [events.user_group(user.pk)]
+        if self.conversation is not None:
+            wanted.append(events.conversation_group(self.conversation.public_id))
+        session = self.scope.get("session")
+        if session is not None and session.session_key:
+            wanted.append(events.session_group(session.session_key))
+        for group in wanted:
+            await self.channel_layer.group_add(group, self.channel_name)
+            # The base class leaves these groups on disconnect.
+            self.groups.append(group)
+        await self.accept()
+        if self.conversation is not None:
+            current = await database_sync_to_async(self._load_generating)()
+            if current is not None:
+                await self.send(text_data=self._render(*current))
+
+    async def disconnect(self, code):
+        if getattr(self, "sender", None) is not None:
+            self.sender.cancel()
+
+    async def receive(self, text_data=None, bytes_data=None):
+        """Ignore input: sending, stopping and branching go through HTTP and the services."""
+
+    # Group events ---------------------------------------------------------------------------
+
+    async def sidebar_changed(self, event):
+        if not self.ended:
+            await self.send(text_data=sidebar_refresh_html())
+
+    async def message_created(self, event):
+        if self.ended:
+            return
+        entries = await database_sync_to_async(self._load_messages)(event["message_ids"])
+        if not entries:
+            return
+        await self.send(text_data=self._created_frame(entries, event.get("replaces", "")))
+
+    async def generation_delta(self, event):
+        if self.ended:
+            return
+        public_id = event["message_id"]
+        entry = self.streaming.get(public_id)
+        if entry is None:
+            loaded = await database_sync_to_async(self._load_messages)([public_id])
+            if not loaded or loaded[0][0].status != Message.Status.IN_PROGRESS:
+                return  # a late frame of a reply that has ended: its final frame wins
+            entry = self.streaming[public_id] = loaded[0]
+        # Keep only the newest text; a frame is rendered once the queued events are taken in,
+        # so a socket that falls behind skips stale frames instead of rendering each one.
+        self.pending[public_id] = event["text"]
+        if self.sender is None or self.sender.done():
+            self.sender = asyncio.create_task(self._send_pending())
+
+    async def _send_pending(self):
+        await asyncio.sleep(0)
+        while self.pending and not self.ended:
+            public_id, text = self.pending.popitem()
+            entry = self.streaming.get(public_id)
+            if entry is not None:
+                entry[0].content = text
+                await self.send(text_data=self._render(*entry))
+
+    async def generation_done(self, event):
+        if self.ended:
+            return
+        self.pending.pop(event["message_id"], None)
+        if self.sender is not None:
+            await self.sender  # no partial frame may overtake the final one
+        self.streaming.pop(event["message_id"], None)
+        loaded = await database_sync_to_async(self._load_messages)([event["message_id"]])
+        if loaded:
+            await self.send(text_data=self._render(*loaded[0]))
+
+    async def thread_changed(self, event):
+        if not self.ended:
+            await self.send(text_data=thread_refresh_html(self.conversation.public_id))
+
+    async def session_ended(self, event):
+        """Close the socket of a session that logged out; nothing more is sent on it."""
+        self.ended = True
+        await self.close()
+
+    # Rendering --------------------------------------------------------------------------------
+
+    def _csrf_token(self) -> str:
+        # The cookie's secret is a valid form token, so forms in streamed frames still post.
+        return self.scope.get("cookies", {}).get("csrftoken", "")
+
+    def _render(self, message: Message, position: int, count: int) -> str:
+        return render_message(
+            message, position=position, count=count, csrf_token=self._csrf_token()
+        )
+
+    def _created_frame(self, entries: list[tuple[Message, int, int]], replaces: str) -> str:
+        articles = format_html_join("", "{}", ((self._render(*e),) for e in entries))
+        if not replaces:
+            # Append unless this tab already shows them (the tab that sent them does).
+            return format_html(
+                '<div hx-swap-oob="beforeend:#message-list:not(:has(#message-{}))">{}</div>',
+                entries[0][0].public_id,
+                articles,
+            )
+        # A new branch: what followed the replaced message belongs to the old branch.
+        return format_html(
+            '<div hx-swap-oob="delete:#message-{} ~ *"></div>'
+            '<div hx-swap-oob="outerHTML:#message-{}">{}</div>',
+            replaces,
+            replaces,
+            articles,
+        )
+
+    # Database (each a single small call from the event loop) ----------------------------------
+
+    def _load_messages(self, public_ids: list[str]) -> list[tuple[Message, int, int]]:
+        messages = list(
+            Message.objects.filter(conversation=self.conversation, public_id__in=public_ids)
+        )
+        messages.sort(key=lambda m: public_ids.index(m.public_id))
+        positions = message_sibling_positions(conversation=self.conversation, messages=messages)
+        return [(m, *positions.get(m.pk, (1, 1))) for m in messages]
+
+    def _load_generating(self) -> tuple[Message, int, int] | None:
+        conversation = Conversation.objects.get(pk=self.conversation.pk)
+        self.conversation = conversation
+        message = message_generating(conversation=conversation)
+        if message is None:
+            return None
+        positions = message_sibling_positions(conversation=conversation, messages=[message])
+        return (message, *positions.get(message.pk, (1, 1)))
+
+
+@receiver(user_logged_out, dispatch_uid="conversations.close_session_sockets")
+def close_session_sockets(sender, request, user, **kwargs):
+    """Close every websocket of a session when it logs out."""
+    session = getattr(request, "session", None)
+    if session is not None and session.session_key:
+        events.publish(events.session_group(session.session_key), {"type": "session.ended"})

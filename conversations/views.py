@@ -1,0 +1,538 @@
+"""The browser app: sidebar, chat pane and per-conversation actions (HTML and HTMX)."""
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from functools import wraps
+from urllib.parse import urlencode, urlsplit
+
+from django.conf import settings
+from django.contrib import messages as flash
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import redirect, render
+from django.urls import Resolver404, resolve, reverse
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect, push_url, reswap, retarget
+from django_htmx.middleware import HtmxDetails
+
+from conversations import selectors, services
+from conversations.models import Conversation, Message
+from conversations.selectors import InvalidCursor, Page
+
+SIDEBAR_PAGE = 50
+PINNED_LIMIT = 100
+THREAD_PAGE = 50
+
+ERROR_STATUS = {
+    services.ConversationNotOpen: 403,
+    services.GenerationInProgress: 409,
+    services.ConversationFull: 400,
+    services.MessageTooLong: 413,
+}
+
+
+class HtmxHttpRequest(HttpRequest):
+    htmx: HtmxDetails
+
+
+def login_required(view):
+    """Send anonymous visitors to the login page (HTMX requests with a client redirect)."""
+
+    @wraps(view)
+    def wrapper(request: HtmxHttpRequest, *args, **kwargs):
+        if request.user.is_authenticated:
+            return view(request, *args, **kwargs)
+        if request.htmx:
+            login = reverse(settings.LOGIN_URL)
+            back = urlencode({"next": request.htmx.current_url_abs_path or "/"})
+            return HttpResponseClientRedirect(f"{login}?{back}")
+        return redirect_to_login(request.get_full_path())
+
+    return wrapper
+
+
+def _is_partial(request: HtmxHttpRequest) -> bool:
+    return bool(request.htmx) and not request.htmx.history_restore_request
+
+
+def _current_public_id(request: HtmxHttpRequest) -> str | None:
+    """Return the public id of the conversation open in the browser tab, if any."""
+    path = request.htmx.current_url_abs_path if request.htmx else request.path
+    try:
+        match = resolve(urlsplit(path or "").path)
+    except Resolver404:
+        return None
+    return match.kwargs.get("public_id") if match.url_name == "conversation" else None
+
+
+def _error_text(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        return " ".join(exc.messages)
+    return getattr(exc, "message", str(exc))
+
+
+# --- Sidebar -------------------------------------------------------------------------------
+
+
+@dataclass
+class SidebarGroup:
+    label: str
+    show_heading: bool
+    rows: list = field(default_factory=list)
+
+
+def group_label(moment: datetime, today: date) -> str:
+    """Return the sidebar heading for a timestamp, in the current time zone."""
+    day = timezone.localtime(moment).date()
+    age = (today - day).days
+    if age <= 0:
+        return "Today"
+    if age == 1:
+        return "Yesterday"
+    if age <= 7:
+        return "Previous 7 days"
+    if age <= 30:
+        return "Previous 30 days"
+    return date_format(day, "F Y")
+
+
+def group_rows(rows: list[Conversation], *, previous_label: str | None = None) -> list:
+    """Split rows (newest first) into date groups; a group the last page began gets no heading."""
+    today = timezone.localdate()
+    groups: list[SidebarGroup] = []
+    for row in rows:
+        label = group_label(row.updated_at, today)
+        if not groups or groups[-1].label != label:
+            groups.append(SidebarGroup(label=label, show_heading=label != previous_label))
+        groups[-1].rows.append(row)
+    return groups
+
+
+def _previous_label(cursor: str | None) -> str | None:
+    """Return the group of the last row the previous page showed (the cursor holds its time)."""
+    if not cursor:
+        return None
+    updated_at, _pk = selectors.decode_cursor(cursor)
+    return group_label(updated_at, timezone.localdate())
+
+
+def sidebar_context(request: HtmxHttpRequest, *, cursor: str | None = None) -> dict:
+    """Return what the sidebar list needs: pinned rows, one dated page, the open conversation."""
+    user = request.user
+    pinned = (
+        selectors.conversation_list_for_sidebar(user=user, pinned=True, limit=PINNED_LIMIT)
+        if not cursor
+        else Page(items=[], next_cursor=None)
+    )
+    page = selectors.conversation_list_for_sidebar(
+        user=user, cursor=cursor, pinned=False, limit=SIDEBAR_PAGE
+    )
+    return {
+        "sidebar": True,
+        "pinned": pinned.items,
+        "groups": group_rows(page.items, previous_label=_previous_label(cursor)),
+        "next_cursor": page.next_cursor,
+        "current_id": _current_public_id(request),
+    }
+
+
+def _render_sidebar(request: HtmxHttpRequest) -> HttpResponse:
+    """Render the whole sidebar list out of band (after an action changed it)."""
+    context = sidebar_context(request) | {"list_oob": True}
+    return render(request, "conversations/_sidebar.html#conversation-list", context)
+
+
+@require_GET
+@login_required
+def sidebar(request: HtmxHttpRequest) -> HttpResponse:
+    """Return the sidebar list, or the page after `cursor` (archived ones with `archived=1`)."""
+    cursor = request.GET.get("cursor") or None
+    archived = request.GET.get("archived") == "1"
+    try:
+        if archived:
+            return _archived_response(request, cursor=cursor)
+        context = sidebar_context(request, cursor=cursor)
+    except InvalidCursor:
+        return HttpResponseBadRequest("Invalid cursor.")
+    if not _is_partial(request):
+        return render(request, "conversations/chat.html", context | _chat_context(None))
+    name = "conversation-page" if cursor else "conversation-list"
+    return render(request, f"conversations/_sidebar.html#{name}", context)
+
+
+def _archived_response(request: HtmxHttpRequest, *, cursor: str | None) -> HttpResponse:
+    page = selectors.conversation_list_for_sidebar(
+        user=request.user, cursor=cursor, archived=True, limit=SIDEBAR_PAGE
+    )
+    context = {"archived": page.items, "archived_next": page.next_cursor}
+    if _is_partial(request) and cursor:
+        return render(request, "conversations/archived.html#archived-page", context)
+    return render(request, "conversations/archived.html", context | sidebar_context(request))
+
+
+@require_GET
+@login_required
+def archived(request: HtmxHttpRequest) -> HttpResponse:
+    """List archived conversations with a way to restore each."""
+    try:
+        return _archived_response(request, cursor=request.GET.get("cursor") or None)
+    except InvalidCursor:
+        return HttpResponseBadRequest("Invalid cursor.")
+
+
+# --- Chat pane -----------------------------------------------------------------------------
+
+
+def _entries(conversation: Conversation, messages: list[Message]) -> list[tuple]:
+    """Pair each message with its (position, count) among siblings (one query)."""
+    positions = selectors.message_sibling_positions(conversation=conversation, messages=messages)
+    return [(m, *positions.get(m.pk, (1, 1))) for m in messages]
+
+
+def _chat_context(
+    conversation: Conversation | None,
+    *,
+    thread: selectors.Thread | None = None,
+    entries: list | None = None,
+    **composer,
+) -> dict:
+    """Return the chat pane's context; `composer` holds error, content, client_id, etc."""
+    messages = thread.messages if thread else [e[0] for e in entries or []]
+    generating = bool(messages) and messages[-1].status == Message.Status.IN_PROGRESS
+    # The picker keeps the model of the latest reply, else the default.
+    models = settings.CHAT_MODELS
+    latest = next((m.model for m in reversed(messages) if m.model in models), models[0])
+    if not composer.get("selected_model"):
+        composer["selected_model"] = latest
+    return {
+        "conversation": conversation,
+        "closed": conversation is not None and not conversation.is_open,
+        "entries": entries if entries is not None else [],
+        "has_older": bool(thread and thread.has_older),
+        "oldest": thread.oldest if thread else None,
+        "generating": generating,
+        "models": models,
+    } | composer
+
+
+def _thread_context(conversation: Conversation, *, before: Message | None = None) -> dict:
+    """Return the chat pane's context for the newest page of the active branch (or older)."""
+    thread = selectors.message_thread(conversation=conversation, before=before, limit=THREAD_PAGE)
+    return _chat_context(
+        conversation, thread=thread, entries=_entries(conversation, thread.messages)
+    )
+
+
+@require_GET
+@login_required
+def home(request: HtmxHttpRequest) -> HttpResponse:
+    """Show an empty chat pane; the conversation is created with its first message."""
+    context = _chat_context(None)
+    if _is_partial(request):
+        return render(request, "conversations/chat.html#chat-pane", context)
+    return render(request, "conversations/chat.html", context | sidebar_context(request))
+
+
+@require_GET
+@login_required
+def conversation_detail(request: HtmxHttpRequest, public_id: str) -> HttpResponse:
+    """Show a conversation's active branch, newest messages at the bottom."""
+    try:
+        conversation = selectors.conversation_get_for_user(user=request.user, public_id=public_id)
+    except Http404:
+        return _missing(request)
+    before = None
+    if before_id := request.GET.get("before"):
+        before = _message_in(request, conversation, before_id)
+    context = _thread_context(conversation, before=before)
+    if _is_partial(request):
+        return render(request, "conversations/chat.html#chat-pane", context)
+    return render(request, "conversations/chat.html", context | sidebar_context(request))
+
+
+def _missing(request: HtmxHttpRequest) -> HttpResponse:
+    """Say the conversation is gone (deleted in another tab, or never existed)."""
+    context = _chat_context(None, missing=True)
+    if _is_partial(request):
+        return render(request, "conversations/chat.html#chat-pane", context, status=404)
+    return render(
+        request, "conversations/chat.html", context | sidebar_context(request), status=404
+    )
+
+
+def _message_in(request, conversation: Conversation, message_id: str) -> Message:
+    """Return the user's message if it belongs to `conversation`, else raise Http404."""
+    message = selectors.message_get_for_user(user=request.user, public_id=message_id)
+    if message.conversation_id != conversation.pk:
+        raise Http404("No such message.")
+    return message
+
+
+def _composer_error(
+    request: HtmxHttpRequest, conversation: Conversation | None, exc: Exception
+) -> HttpResponse:
+    """Show why a send failed, keeping the typed text and client id."""
+    status = next((s for cls, s in ERROR_STATUS.items() if isinstance(exc, cls)), 400)
+    composer = {
+        "error": _error_text(exc),
+        "content": request.POST.get("content", ""),
+        "client_id": request.POST.get("client_id", ""),
+        "selected_model": request.POST.get("model", ""),
+    }
+    if _is_partial(request):
+        busy = isinstance(exc, services.GenerationInProgress)
+        context = _chat_context(conversation, generating=busy, **composer)
+        response = render(request, "conversations/chat.html#composer", context, status=status)
+        return reswap(retarget(response, "#composer"), "outerHTML")
+    if conversation is None:
+        context = _chat_context(None, **composer)
+    else:
+        context = _thread_context(conversation) | composer
+    return render(
+        request, "conversations/chat.html", context | sidebar_context(request), status=status
+    )
+
+
+def _send_fields(request: HtmxHttpRequest) -> dict:
+    return {
+        "content": request.POST.get("content", ""),
+        "client_id": request.POST.get("client_id") or None,
+        "model": request.POST.get("model") or None,
+    }
+
+
+@require_POST
+@login_required
+def send_new(request: HtmxHttpRequest) -> HttpResponse:
+    """Create a conversation with its first message and start the reply."""
+    try:
+        with transaction.atomic():
+            conversation = services.conversation_create(owner=request.user)
+            result = services.message_send(conversation=conversation, **_send_fields(request))
+    except (services.ConversationError, ValidationError) as exc:
+        return _composer_error(request, None, exc)
+    url = reverse("conversation", args=[conversation.public_id])
+    if not _is_partial(request):
+        return redirect(url)
+    entries = [(result.user_message, 1, 1), (result.assistant_message, 1, 1)]
+    context = _chat_context(conversation, entries=entries, refresh_sidebar=True)
+    return push_url(render(request, "conversations/chat.html#chat-pane", context), url)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def thread_messages(request: HtmxHttpRequest, public_id: str) -> HttpResponse:
+    """Return the thread (older messages with `before=`) on GET; send a message on POST."""
+    if request.method == "POST":
+        return send(request, public_id)
+    conversation = selectors.conversation_get_for_user(user=request.user, public_id=public_id)
+    if not _is_partial(request):
+        url = reverse("conversation", args=[conversation.public_id])
+        before_id = request.GET.get("before")
+        return redirect(f"{url}?before={before_id}" if before_id else url)
+    before = None
+    if before_id := request.GET.get("before"):
+        before = _message_in(request, conversation, before_id)
+    name = "message-page" if before else "message-list"
+    return render(
+        request, f"conversations/chat.html#{name}", _thread_context(conversation, before=before)
+    )
+
+
+def send(request: HtmxHttpRequest, public_id: str) -> HttpResponse:
+    """Send a message in a conversation and start the reply."""
+    conversation = selectors.conversation_get_for_user(user=request.user, public_id=public_id)
+    try:
+        result = services.message_send(conversation=conversation, **_send_fields(request))
+    except (services.ConversationError, ValidationError) as exc:
+        return _composer_error(request, conversation, exc)
+    if not _is_partial(request):
+        return redirect("conversation", public_id=conversation.public_id)
+    messages = [result.user_message, result.assistant_message]
+    context = _chat_context(conversation, entries=_entries(conversation, messages))
+    return render(request, "conversations/chat.html#turn", context)
+
+
+@require_POST
+@login_required
+def stop(request: HtmxHttpRequest, public_id: str) -> HttpResponse:
+    """Stop the reply being generated; the partial text is kept."""
+    conversation = selectors.conversation_get_for_user(user=request.user, public_id=public_id)
+    message = selectors.message_generating(conversation=conversation)
+    if message is not None:
+        services.message_stop(message=message)
+    if _is_partial(request):
+        return HttpResponse(status=204)
+    return redirect("conversation", public_id=conversation.public_id)
+
+
+def _branch_response(request: HtmxHttpRequest, conversation: Conversation) -> HttpResponse:
+    """Re-render the thread after the active branch changed."""
+    conversation.refresh_from_db()
+    if not _is_partial(request):
+        return redirect("conversation", public_id=conversation.public_id)
+    # The composer follows on its own: app.js shows Stop while a reply is in progress.
+    return render(request, "conversations/chat.html#message-list", _thread_context(conversation))
+
+
+def _branch_error(request: HtmxHttpRequest, conversation: Conversation, exc) -> HttpResponse:
+    status = next((s for cls, s in ERROR_STATUS.items() if isinstance(exc, cls)), 400)
+    if not _is_partial(request):
+        flash.error(request, _error_text(exc))
+        return redirect("conversation", public_id=conversation.public_id)
+    context = _chat_context(conversation, error=_error_text(exc))
+    response = render(request, "conversations/chat.html#composer", context, status=status)
+    return reswap(retarget(response, "#composer"), "outerHTML")
+
+
+@require_POST
+@login_required
+def regenerate(request: HtmxHttpRequest, message_id: str) -> HttpResponse:
+    """Generate a new version of a reply (a sibling), optionally with another model."""
+    message = selectors.message_get_for_user(user=request.user, public_id=message_id)
+    conversation = message.conversation
+    try:
+        services.message_regenerate(message=message, model=request.POST.get("model") or None)
+    except (services.ConversationError, ValidationError) as exc:
+        return _branch_error(request, conversation, exc)
+    return _branch_response(request, conversation)
+
+
+@require_POST
+@login_required
+def edit(request: HtmxHttpRequest, message_id: str) -> HttpResponse:
+    """Send an edited copy of a user message as a new branch with its own reply."""
+    message = selectors.message_get_for_user(user=request.user, public_id=message_id)
+    conversation = message.conversation
+    try:
+        services.message_edit(
+            message=message,
+            content=request.POST.get("content", ""),
+            client_id=request.POST.get("client_id") or None,
+            model=request.POST.get("model") or None,
+        )
+    except (services.ConversationError, ValidationError) as exc:
+        return _branch_error(request, conversation, exc)
+    return _branch_response(request, conversation)
+
+
+@require_POST
+@login_required
+def switch_branch(request: HtmxHttpRequest, message_id: str) -> HttpResponse:
+    """Show the previous or next version of a message (the "< 2/3 >" arrows)."""
+    message = selectors.message_get_for_user(user=request.user, public_id=message_id)
+    conversation = message.conversation
+    step = -1 if request.POST.get("direction") == "prev" else 1
+    siblings = list(selectors.message_siblings(message=message))
+    index = next(i for i, m in enumerate(siblings) if m.pk == message.pk) + step
+    if 0 <= index < len(siblings):
+        services.conversation_switch_branch(conversation=conversation, message=siblings[index])
+    return _branch_response(request, conversation)
+
+
+# --- Row actions ---------------------------------------------------------------------------
+
+
+def _back(request: HtmxHttpRequest, conversation: Conversation | None = None) -> HttpResponse:
+    """Where a plain (no JavaScript) form post returns to."""
+    target = request.POST.get("next", "")
+    if target.startswith("/") and not target.startswith("//"):
+        return redirect(target)
+    if conversation is not None:
+        return redirect("conversation", public_id=conversation.public_id)
+    return redirect("home")
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def rename(request: HtmxHttpRequest, public_id: str) -> HttpResponse:
+    """Show the inline rename form (GET) or save the new title (POST)."""
+    conversation = selectors.conversation_get_for_user(user=request.user, public_id=public_id)
+    context = {"conv": conversation, "current_id": _current_public_id(request)}
+    if request.method == "GET":
+        context |= {"renaming": True, "rename_value": conversation.title}
+        if _is_partial(request):
+            return render(request, "conversations/_sidebar.html#conversation-row", context)
+        return render(
+            request,
+            "conversations/chat.html",
+            _thread_context(conversation)
+            | sidebar_context(request)
+            | {"renaming_id": conversation.public_id, "rename_value": conversation.title},
+        )
+    value = request.POST.get("title", "")
+    try:
+        services.conversation_rename(conversation=conversation, title=value)
+    except ValidationError as exc:
+        error = {"renaming": True, "rename_value": value, "rename_error": _error_text(exc)}
+        if _is_partial(request):
+            return render(
+                request,
+                "conversations/_sidebar.html#conversation-row",
+                context | error,
+                status=400,
+            )
+        return render(
+            request,
+            "conversations/chat.html",
+            _thread_context(conversation)
+            | sidebar_context(request)
+            | {"renaming_id": conversation.public_id}
+            | error,
+            status=400,
+        )
+    if not _is_partial(request):
+        return _back(request, conversation)
+    return render(request, "conversations/_sidebar.html#conversation-row", context)
+
+
+@require_POST
+@login_required
+def pin(request: HtmxHttpRequest, public_id: str) -> HttpResponse:
+    """Pin or unpin a conversation (pinned=1|0)."""
+    conversation = selectors.conversation_get_for_user(user=request.user, public_id=public_id)
+    services.conversation_set_pinned(
+        conversation=conversation, pinned=request.POST.get("pinned") == "1"
+    )
+    if not _is_partial(request):
+        return _back(request, conversation)
+    return _render_sidebar(request)
+
+
+@require_POST
+@login_required
+def archive(request: HtmxHttpRequest, public_id: str) -> HttpResponse:
+    """Archive or restore a conversation (archived=1|0)."""
+    conversation = selectors.conversation_get_for_user(user=request.user, public_id=public_id)
+    archived_now = request.POST.get("archived") == "1"
+    services.conversation_set_archived(conversation=conversation, archived=archived_now)
+    if not _is_partial(request):
+        flash.success(
+            request, "Conversation archived." if archived_now else "Conversation restored."
+        )
+        return _back(request, conversation)
+    return _render_sidebar(request)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def delete(request: HtmxHttpRequest, public_id: str) -> HttpResponse:
+    """Ask for confirmation (GET), then delete the conversation with its messages and shares."""
+    conversation = selectors.conversation_get_for_user(user=request.user, public_id=public_id)
+    if request.method == "GET":
+        context = {"conv": conversation}
+        if _is_partial(request):
+            return render(request, "conversations/delete.html#delete-dialog", context)
+        return render(request, "conversations/delete.html", context | sidebar_context(request))
+    was_open = _current_public_id(request) == conversation.public_id
+    services.conversation_delete(conversation=conversation)
+    if not _is_partial(request):
+        flash.success(request, "Conversation deleted.")
+        return redirect("home")
+    if was_open:
+        return HttpResponseClientRedirect(reverse("home"))
+    return _render_sidebar(request)

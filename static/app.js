@@ -1,0 +1,354 @@
+// The little the server cannot do: keyboard, scrolling, copy, menus and dialogs.
+// No inline handlers and no eval: the page runs under a strict Content-Security-Policy.
+(function () {
+  "use strict";
+
+  const $ = (selector, root) => (root || document).querySelector(selector);
+  const $$ = (selector, root) => Array.from((root || document).querySelectorAll(selector));
+  const desktop = window.matchMedia("(min-width: 900px)");
+  let stickToBottom = true;
+
+  function uuid() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    const bytes = crypto.getRandomValues(new Uint8Array(16));
+    return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  }
+
+  function toast(text) {
+    const box = $("#toast");
+    if (!box) return;
+    box.textContent = text;
+    box.hidden = false;
+    clearTimeout(toast.timer);
+    toast.timer = setTimeout(() => { box.hidden = true; }, 4000);
+  }
+
+  async function copyText(text, button) {
+    try {
+      await navigator.clipboard.writeText(text);
+      button.classList.add("is-copied");
+      setTimeout(() => button.classList.remove("is-copied"), 1200);
+    } catch (err) {
+      toast("Copy failed: the browser refused access to the clipboard.");
+    }
+  }
+
+  // --- Scrolling -------------------------------------------------------------------------
+  function scroller() { return $("[data-chat-scroll]"); }
+
+  function scrollToBottom() {
+    const box = scroller();
+    if (box) box.scrollTop = box.scrollHeight;
+    stickToBottom = true;
+  }
+
+  document.addEventListener("scroll", (event) => {
+    const box = event.target;
+    if (!(box instanceof Element) || !box.matches("[data-chat-scroll]")) return;
+    stickToBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 80;
+  }, true);
+
+  // --- Composer ----------------------------------------------------------------------------
+  function composer() { return $("#composer"); }
+
+  // Browsers with `field-sizing` grow the box in CSS; others get a height here. (An inline
+  // style on an element with an id would trip the CSP when htmx settles a swap.)
+  const cssSizing = window.CSS && CSS.supports("field-sizing", "content");
+  function autosize(area) {
+    if (cssSizing) return;
+    area.style.height = "auto";
+    area.style.height = Math.min(area.scrollHeight, 240) + "px";
+  }
+
+  function syncGenerating() {
+    const form = composer();
+    if (!form) return;
+    const running = !!$('#message-list article[data-status="in_progress"]');
+    form.classList.toggle("is-generating", running);
+  }
+
+  document.addEventListener("submit", (event) => {
+    const form = event.target;
+    if (form.id !== "composer") return;
+    const field = $("[data-client-id]", form);
+    // One id per draft: a retried send of the same text creates nothing new.
+    if (field && !field.value) field.value = uuid();
+    stickToBottom = true;
+  }, true);
+
+  document.addEventListener("input", (event) => {
+    const area = event.target;
+    if (area.matches && area.matches("[data-composer-input]")) {
+      autosize(area);
+    }
+  });
+
+  document.addEventListener("keydown", (event) => {
+    const target = event.target;
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing &&
+        target.matches && target.matches("[data-composer-input]")) {
+      event.preventDefault();
+      const form = target.form;
+      if (!target.value.trim() || form.classList.contains("is-generating")) return;
+      form.requestSubmit($("[data-send]", form));
+      return;
+    }
+    if ((event.ctrlKey || event.metaKey) && event.shiftKey && event.key.toLowerCase() === "o") {
+      event.preventDefault();
+      const link = $("[data-new-chat]");
+      if (link) link.click();
+      return;
+    }
+    if (event.key === "Escape") {
+      if (target.matches && target.matches("[data-rename-input]")) {
+        const cancel = $("[data-rename-cancel]", target.form);
+        if (cancel) cancel.click();
+      }
+      $$("details[data-menu][open]").forEach((menu) => menu.removeAttribute("open"));
+      closeSidebar();
+    }
+  });
+
+  // "New chat" on the empty pane only focuses the box (a reload would race with typing).
+  document.addEventListener("click", (event) => {
+    const link = event.target instanceof Element && event.target.closest("[data-new-chat]");
+    const area = $("#composer [data-composer-input]");
+    if (link && area && !$("#chat-pane[data-conversation]") && !$(".notice-error")) {
+      event.preventDefault();
+      event.stopPropagation();
+      area.focus();
+      closeSidebar();
+    }
+  }, true);
+
+  // --- Menus, dialogs, sidebar -------------------------------------------------------------
+  document.addEventListener("click", (event) => {
+    const target = event.target instanceof Element ? event.target : null;
+    if (!target) return;
+    $$("details[data-menu][open]").forEach((menu) => {
+      if (!menu.contains(target) || target.closest(".menu-item")) {
+        // Let the item act first, then fold the menu away.
+        setTimeout(() => menu.removeAttribute("open"), 0);
+      }
+    });
+    const copyMessage = target.closest("[data-copy-message]");
+    if (copyMessage) {
+      const body = $(".message-body", copyMessage.closest("article"));
+      if (body) copyText(body.innerText.trim(), copyMessage);
+    }
+    const copyField = target.closest("[data-copy]");
+    if (copyField) {
+      // data-copy names the element holding the text, e.g. a share link's read-only input.
+      const source = $(copyField.dataset.copy);
+      if (source) copyText(source.value || source.textContent.trim(), copyField);
+    }
+    const copyCode = target.closest("[data-copy-code]");
+    if (copyCode) {
+      const code = $("pre", copyCode.closest(".codeblock"));
+      if (code) copyText(code.innerText, copyCode);
+    }
+    if (target.closest("[data-dialog-close]")) {
+      const dialog = target.closest("dialog");
+      if (dialog) dialog.close();
+    }
+    if (target.closest("[data-edit-cancel]")) {
+      target.closest("details").removeAttribute("open");
+    }
+    if (target.closest("[data-sidebar-toggle]")) toggleSidebar();
+    else if (target.closest("[data-sidebar-close]")) closeSidebar();
+  });
+
+  document.addEventListener("toggle", (event) => {
+    const menu = event.target;
+    if (!(menu instanceof HTMLDetailsElement) || !menu.open || !menu.matches("[data-menu]")) return;
+    $$("details[data-menu][open]").forEach((other) => {
+      if (other !== menu) other.removeAttribute("open");
+    });
+  }, true);
+
+  function setSidebar(open) {
+    const cls = desktop.matches ? "sidebar-collapsed" : "sidebar-open";
+    document.body.classList.toggle(cls, desktop.matches ? !open : open);
+    const backdrop = $(".backdrop");
+    if (backdrop) backdrop.hidden = desktop.matches || !open;
+    $$("[data-sidebar-toggle]").forEach((b) => b.setAttribute("aria-expanded", String(open)));
+  }
+  function sidebarOpen() {
+    return desktop.matches
+      ? !document.body.classList.contains("sidebar-collapsed")
+      : document.body.classList.contains("sidebar-open");
+  }
+  function toggleSidebar() { setSidebar(!sidebarOpen()); }
+  function closeSidebar() { if (!desktop.matches) setSidebar(false); }
+  desktop.addEventListener("change", () => {
+    document.body.classList.remove("sidebar-open", "sidebar-collapsed");
+    setSidebar(desktop.matches);
+  });
+
+  // Highlight the open conversation; its heading follows the title the sidebar shows.
+  function markCurrent() {
+    const path = window.location.pathname;
+    const heading = $("#chat-title");
+    $$("#conversation-list .row").forEach((row) => {
+      const link = $(".row-link", row);
+      const current = !!link && link.getAttribute("href") === path;
+      row.classList.toggle("is-current", current);
+      if (!link) return;
+      if (current) {
+        link.setAttribute("aria-current", "page");
+        const title = $(".row-title", link).textContent;
+        if (heading && heading.textContent !== title) {
+          heading.textContent = title;
+          document.title = title + " · Chat";
+        }
+      } else {
+        link.removeAttribute("aria-current");
+      }
+    });
+  }
+
+  // --- Enhancing new content ---------------------------------------------------------------
+  const pending = new Set();
+
+  function decorateCode(root) {
+    $$(".markdown pre", root).forEach((pre) => {
+      if (pre.parentElement.classList.contains("codeblock")) return;
+      const wrap = document.createElement("div");
+      wrap.className = "codeblock";
+      const head = document.createElement("div");
+      head.className = "codeblock-head";
+      const lang = document.createElement("span");
+      lang.textContent = pre.dataset.lang || "code";
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "codeblock-copy";
+      button.dataset.copyCode = "";
+      button.textContent = "Copy";
+      head.append(lang, button);
+      pre.replaceWith(wrap);
+      wrap.append(head, pre);
+    });
+  }
+
+  function isFinal(article) { return article.dataset.status !== "in_progress"; }
+  function textLength(article) {
+    const body = $(".message-body", article);
+    return body ? body.textContent.length : 0;
+  }
+
+  // A message can arrive twice (the send response and the websocket): keep the newest state.
+  function dedupe(article) {
+    if (!article.isConnected || !article.id) return;
+    const copies = $$(`[id="${article.id}"]`);
+    if (copies.length < 2) return;
+    const best = copies.reduce((a, b) => {
+      if (isFinal(a) !== isFinal(b)) return isFinal(a) ? a : b;
+      return textLength(b) > textLength(a) ? b : a;
+    });
+    copies.forEach((copy) => { if (copy !== best) copy.remove(); });
+  }
+
+  function enhance() {
+    const roots = Array.from(pending);
+    pending.clear();
+    roots.forEach((root) => {
+      if (!root.isConnected) return;
+      if (root.matches("article.message")) dedupe(root);
+      $$("article.message", root).forEach(dedupe);
+      decorateCode(root.matches(".markdown pre") ? root.parentElement : root);
+      if (root.matches("dialog[data-modal]") && !root.open) root.showModal();
+      $$("[data-composer-input]", root).forEach(autosize);
+    });
+    syncGenerating();
+    markCurrent();
+    if (stickToBottom) scrollToBottom();
+  }
+
+  new MutationObserver((records) => {
+    records.forEach((record) => record.addedNodes.forEach((node) => {
+      if (node instanceof Element) pending.add(node);
+    }));
+    if (pending.size) queueMicrotask(enhance);
+  }).observe(document.documentElement, { childList: true, subtree: true });
+
+  document.addEventListener("close", (event) => {
+    if (event.target.matches && event.target.matches("dialog[data-modal]")) event.target.remove();
+  }, true);
+
+  // --- htmx hooks --------------------------------------------------------------------------
+  let keepFromBottom = null;
+
+  document.addEventListener("htmx:beforeSwap", (event) => {
+    // The sidebar list was replaced while a refresh ran: put the newer rows in the live one.
+    const stale = event.detail.target;
+    if (stale && !stale.isConnected && stale.id === "conversation-list") {
+      event.detail.target = document.getElementById(stale.id) || stale;
+    }
+    const target = event.detail.target;
+    // A 404 only replaces the chat pane ("Conversation not found"); elsewhere it is a notice.
+    if (event.detail.xhr.status === 404 && target && !target.matches("main")) {
+      event.detail.shouldSwap = false;
+      toast("Not found: it may have been deleted in another tab.");
+      return;
+    }
+    if (target && target.matches(".load-older")) {
+      const box = scroller();
+      keepFromBottom = box ? box.scrollHeight - box.scrollTop : null;
+      stickToBottom = false;
+    }
+  });
+
+  document.addEventListener("htmx:afterSwap", (event) => {
+    const target = event.detail.target;
+    if (keepFromBottom !== null) {
+      const box = scroller();
+      if (box) box.scrollTop = box.scrollHeight - keepFromBottom;
+      keepFromBottom = null;
+    } else if (target && (target.matches("main") || target.id === "message-list" || !target.isConnected)) {
+      scrollToBottom();
+    }
+  });
+
+  document.addEventListener("htmx:oobBeforeSwap", (event) => {
+    // A late streaming frame must not turn a finished reply back into a running one.
+    const current = event.detail.target;
+    const incoming = event.detail.fragment && event.detail.fragment.firstElementChild;
+    if (current && incoming && current.matches("article.message") &&
+        isFinal(current) && !isFinal(incoming)) {
+      event.detail.shouldSwap = false;
+    }
+  });
+
+  document.addEventListener("htmx:afterRequest", (event) => {
+    const elt = event.detail.elt;
+    if (!event.detail.successful || !(elt instanceof Element)) return;
+    const dialog = elt.closest("dialog[data-modal]");
+    if (dialog) dialog.close();
+  });
+
+  document.addEventListener("htmx:afterSettle", () => {
+    if (document.activeElement === document.body) {
+      const area = $("#composer [data-composer-input]:not([disabled])");
+      if (area && desktop.matches) area.focus();
+    }
+  });
+
+  document.addEventListener("htmx:pushedIntoHistory", () => { markCurrent(); closeSidebar(); });
+  window.addEventListener("popstate", markCurrent);
+
+  document.addEventListener("htmx:responseError", (event) => {
+    const status = event.detail.xhr.status;
+    if (status >= 500) toast("Something went wrong on the server. Try again.");
+    else if (status === 403 && !event.detail.xhr.responseText) toast("You are not allowed to do that.");
+  });
+  document.addEventListener("htmx:sendError", () => toast("The server cannot be reached. Check your connection."));
+
+  document.addEventListener("DOMContentLoaded", () => {
+    decorateCode(document);
+    $$("[data-composer-input]").forEach(autosize);
+    setSidebar(desktop.matches);
+    syncGenerating();
+    scrollToBottom();
+    setTimeout(() => $$(".flash").forEach((flash) => flash.remove()), 5000);
+  });
+})();

@@ -1,0 +1,47 @@
+"""The main screen, photographed for the README (docs/screenshot.png)."""
+
+from pathlib import Path
+
+from playwright.sync_api import expect
+
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+
+
+def new_chat(page) -> None:
+    page.get_by_role("link", name="New chat", exact=True).click()
+    expect(page.get_by_role("heading", name="How can I help?")).to_be_visible()
+
+
+def send(page, text: str) -> None:
+    replies = page.locator("article.message-assistant").count()
+    page.get_by_role("textbox", name="Message").fill(text)
+    page.get_by_role("button", name="Send").click()
+    expect(page.locator("article.message-assistant")).to_have_count(replies + 1)
+    # The reply is finished when its article leaves the in-progress state.
+    expect(page.locator('article.message-assistant[data-status="in_progress"]')).to_have_count(
+        0, timeout=20_000
+    )
+    expect(page.locator("article.message-assistant").last).to_have_attribute(
+        "data-status", "completed"
+    )
+
+
+def test_main_screen_screenshot(signed_in_page):
+    page = signed_in_page
+    for topic in ("Plan a weekend in Lisbon", "Explain websockets simply"):
+        new_chat(page)
+        send(page, topic)
+    new_chat(page)
+    send(page, "How do I reverse a list in Python without copying it?")
+    expect(page.locator("#chat-title")).not_to_have_text("New chat")
+    # Reloaded, the stored reply looks the same as the streamed one (and the token total is in).
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.reload()
+    expect(page.locator(".markdown table").last).to_be_visible()
+    expect(page.locator(".codeblock").last).to_be_visible()
+    expect(page.locator("#token-total")).not_to_have_text("0 tokens")
+    page.locator("article.message-user").last.evaluate("el => el.scrollIntoView({block: 'start'})")
+    page.mouse.move(5, 5)
+    DOCS.mkdir(exist_ok=True)
+    page.screenshot(path=str(DOCS / "screenshot.png"))
+    assert page.js_errors == []

@@ -1,0 +1,219 @@
+"""Two real daphne processes on one database and one Redis: a stream started on A reaches a
+client of B, and Stop pressed through B stops it."""
+
+import asyncio
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import requests
+from django.db import connection
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+REDIS_URL = os.environ.get("ENGINE_TEST_REDIS_URL", "redis://127.0.0.1:6379/5")
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+IN_PROGRESS = re.compile(r'<article id="message-(msg_\w+)"[^>]*data-status="in_progress"')
+
+SETUP = """
+import json
+from django.test import Client
+from tests.factories import ConversationFactory, UserFactory
+user = UserFactory(username="multi")
+conversation = ConversationFactory(owner=user, title="Two processes")
+client = Client()
+client.force_login(user)
+print(json.dumps({"session": client.cookies["sessionid"].value,
+                  "conversation": conversation.public_id}))
+"""
+
+READ = """
+import json
+from conversations.models import Message
+reply = Message.objects.get(public_id="%s")
+print(json.dumps({"status": reply.status, "content": reply.content}))
+"""
+
+
+def redis_reachable() -> bool:
+    try:
+        import redis
+
+        return redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
+    except Exception:  # noqa: BLE001 - any failure means no Redis to test against
+        return False
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"daphne exited: {process.stdout.read()}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError(f"daphne on port {port} did not start")
+
+
+@pytest.fixture
+def shared_env(tmp_path, fake_openai):
+    """Environment for server processes sharing this test's database and one Redis db."""
+    if not redis_reachable():
+        pytest.skip(f"Redis is not reachable at {REDIS_URL}; the multi-process test needs it.")
+    prefix = f"enginetest-{uuid.uuid4().hex[:8]}"
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("DATABASE_URL", "SQLITE", "DB_TEST", "REDIS", "OPENAI"))
+    }
+    env |= {
+        "DJANGO_SETTINGS_MODULE": "chatbot.settings",
+        "PYTHONPATH": str(BASE_DIR),
+        "DEBUG": "True",
+        "REDIS_URL": REDIS_URL,
+        "REDIS_PREFIX": prefix,
+        "OPENAI_API_KEY": "sk-test",
+        "OPENAI_BASE_URL": fake_openai.base_url,
+        "CHAT_MODELS": "fake-model",
+        "TITLE_MODEL": "fake-model",
+        "GENERATION_FLUSH_INTERVAL": "0.05",
+    }
+    settings_dict = connection.settings_dict
+    if connection.vendor == "postgresql":
+        env["DATABASE_URL"] = (
+            f"postgres://{settings_dict['USER']}@{settings_dict['HOST']}:"
+            f"{settings_dict['PORT']}/{settings_dict['NAME']}"
+        )
+    elif connection.is_in_memory_db():
+        # The in-memory test database is private to this process: use a migrated file.
+        env["SQLITE_PATH"] = str(tmp_path / "shared.sqlite3")
+        manage(env, "migrate", "--noinput", "-v0")
+    else:
+        env["SQLITE_PATH"] = str(settings_dict["NAME"])
+    yield env
+    import redis
+
+    store = redis.Redis.from_url(REDIS_URL)
+    keys = list(store.scan_iter(f"*{prefix}*"))
+    if keys:
+        store.delete(*keys)
+
+
+def manage(env: dict, *args: str) -> str:
+    result = subprocess.run(
+        [sys.executable, str(BASE_DIR / "manage.py"), *args],
+        env=env,
+        cwd=BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+@pytest.fixture
+def two_servers(shared_env):
+    """Start daphne processes A and B; yield their base URLs."""
+    processes, urls = [], []
+    daphne = str(Path(sys.executable).with_name("daphne"))
+    for _ in range(2):
+        port = free_port()
+        process = subprocess.Popen(
+            [daphne, "-b", "127.0.0.1", "-p", str(port), "chatbot.asgi:application"],
+            env=shared_env,
+            cwd=BASE_DIR,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        processes.append(process)
+        wait_for_port(port, process)
+        urls.append(f"127.0.0.1:{port}")
+    yield urls
+    for process in processes:
+        process.terminate()
+    for name, process in zip("AB", processes, strict=True):
+        try:
+            output, _ = process.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            output, _ = process.communicate()
+        # Shown by pytest when the test fails.
+        print(f"--- daphne {name} ---\n{output}")
+
+
+def test_stream_started_on_one_process_reaches_and_is_stopped_through_another(
+    shared_env, two_servers, fake_openai
+):
+    import websockets
+
+    host_a, host_b = two_servers
+    world = json.loads(manage(shared_env, "shell", "-c", SETUP).strip().splitlines()[-1])
+    conversation = world["conversation"]
+    fake_openai.tokens = [f" chunk{i}" for i in range(400)]
+    fake_openai.token_delay = 0.01
+
+    def post(host: str, path: str, data: dict) -> requests.Response:
+        session = requests.Session()
+        session.cookies.set("sessionid", world["session"])
+        session.get(f"http://{host}/c/{conversation}/", timeout=10)
+        token = session.cookies.get("csrftoken", "")
+        return session.post(
+            f"http://{host}{path}",
+            data=data | {"csrfmiddlewaretoken": token},
+            headers={"X-CSRFToken": token, "Referer": f"http://{host}/"},
+            timeout=10,
+            allow_redirects=False,
+        )
+
+    async def scenario() -> tuple[list[str], str]:
+        async with websockets.connect(
+            f"ws://{host_b}/ws/chat/{conversation}/",
+            origin=f"http://{host_b}",
+            additional_headers={"Cookie": f"sessionid={world['session']}"},
+        ) as socket_b:
+            loop = asyncio.get_running_loop()
+            sent = await loop.run_in_executor(
+                None, post, host_a, f"/c/{conversation}/messages/", {"content": "Hello A"}
+            )
+            assert sent.status_code in (200, 302), sent.text[:500]
+            frames = []
+            while sum(" chunk" in f for f in frames) < 5:
+                frames.append(await asyncio.wait_for(socket_b.recv(), 10))
+            reply_id = next(
+                match.group(1) for f in frames if (match := IN_PROGRESS.search(f))
+            )
+            stopped = await loop.run_in_executor(
+                None, post, host_b, f"/c/{conversation}/stop/", {}
+            )
+            assert stopped.status_code in (204, 302), stopped.text[:500]
+            while 'data-status="stopped"' not in frames[-1]:
+                frames.append(await asyncio.wait_for(socket_b.recv(), 10))
+            return frames, reply_id
+
+    frames, reply_id = asyncio.run(scenario())
+    stored = json.loads(manage(shared_env, "shell", "-c", READ % reply_id).splitlines()[-1])
+    assert stored["status"] == "stopped"
+    # The stream really was cut short, and B's client saw it grow live.
+    assert 0 < len(stored["content"]) < len(fake_openai.reply)
+    assert fake_openai.reply.startswith(stored["content"])
+    live = [f for f in frames if f'id="message-{reply_id}"' in f]
+    assert len(live) >= 3
+    assert "Hello A" in frames[0] or any("Hello A" in f for f in frames)

@@ -1,0 +1,550 @@
+import re
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from accounts.models import ApiKey, hash_key
+from conversations import moderation, services
+from conversations.models import Conversation, Message, ModerationEvent
+from sharing.models import ShareLink
+from tests.factories import MessageFactory, ProjectFactory, UserFactory
+from tests.ops.world import days_ago, make_conversation, share
+
+CHANGELIST = reverse("admin:conversations_conversation_changelist")
+
+
+def change_url(conversation):
+    return reverse("admin:conversations_conversation_change", args=[conversation.pk])
+
+
+def listed_ids(response) -> set[str]:
+    return set(re.findall(r"conv_[A-Za-z0-9_-]+", response.content.decode()))
+
+
+# Staff only
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        CHANGELIST,
+        reverse("admin:conversations_message_changelist"),
+        reverse("admin:conversations_moderationevent_changelist"),
+        reverse("admin:sharing_sharelink_changelist"),
+        reverse("admin:accounts_apikey_changelist"),
+    ],
+)
+def test_non_staff_user_is_sent_to_the_admin_login(owner_client, url):
+    response = owner_client.get(url)
+
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("admin:login"))
+
+
+def test_non_staff_user_cannot_open_a_conversation_or_run_an_action(owner_client, owner):
+    conversation = make_conversation(owner=owner)
+
+    page = owner_client.get(change_url(conversation))
+    action = owner_client.post(
+        CHANGELIST,
+        {
+            "action": "lock_conversations",
+            "_selected_action": [conversation.pk],
+            "apply": "1",
+            "reason": "mine now",
+        },
+    )
+
+    assert page.status_code == action.status_code == 302
+    conversation.refresh_from_db()
+    assert conversation.status == "active"
+    assert not ModerationEvent.objects.exists()
+
+
+# The conversation list
+
+
+def test_conversation_list_query_count_does_not_grow_with_rows(
+    staff_client, owner, django_assert_num_queries
+):
+    def list_page():
+        # Expect 4 queries: session, staff user, count, one page of conversations with
+        # owner and project joined and the "shared" Exists; on PostgreSQL one more, the
+        # planner's row estimate, read first so a table of millions is never counted in full.
+        with django_assert_num_queries(5 if connection.vendor == "postgresql" else 4):
+            response = staff_client.get(CHANGELIST)
+        assert response.status_code == 200
+        return response
+
+    project = ProjectFactory(owner=owner)
+    for index in range(2):
+        share(make_conversation(owner=owner, project=project, title=f"first{index}"))
+    assert len(listed_ids(list_page())) == 2
+
+    other = UserFactory()
+    for index in range(40):
+        conversation = make_conversation(owner=other, title=f"more{index}", messages=1)
+        if index % 3 == 0:
+            share(conversation)
+    assert len(listed_ids(list_page())) == 42
+
+
+@pytest.fixture
+def world(owner, outsider):
+    project = ProjectFactory(owner=owner, title="Garden")
+    return {
+        "planning": make_conversation(owner=owner, title="Tomato planning", project=project),
+        "shared": make_conversation(owner=owner, title="Shared recipe"),
+        "locked": make_conversation(
+            owner=outsider, title="Spam", status="locked", status_reason="spam"
+        ),
+        "project": project,
+    }
+
+
+def test_search_finds_message_text_once_however_many_messages_match(staff_client, world):
+    for _ in range(5):
+        MessageFactory(conversation=world["shared"], content="the secret ingredient is basil")
+
+    response = staff_client.get(CHANGELIST, {"q": "ingredient basil"})
+
+    assert listed_ids(response) == {world["shared"].public_id}
+    assert response.context["cl"].result_count == 1
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("tomato", {"planning"}),
+        ("mallory", {"locked"}),
+        ("alice@example.com", {"planning", "shared"}),
+        ("nothing-like-this", set()),
+    ],
+)
+def test_search_matches_title_owner_and_email(staff_client, world, query, expected):
+    response = staff_client.get(CHANGELIST, {"q": query})
+
+    assert listed_ids(response) == {world[name].public_id for name in expected}
+
+
+def test_search_by_exact_public_id(staff_client, world):
+    response = staff_client.get(CHANGELIST, {"q": world["locked"].public_id})
+
+    assert listed_ids(response) == {world["locked"].public_id}
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({"status__exact": "locked"}, {"locked"}),
+        ({"shared": "yes"}, {"shared"}),
+        ({"shared": "no"}, {"planning", "locked"}),
+        ({"project": "any"}, {"planning"}),
+        ({"project": "none"}, {"shared", "locked"}),
+        ({"updated_at__gte": "2000-01-01"}, {"planning", "shared", "locked"}),
+    ],
+)
+def test_filters(staff_client, world, params, expected):
+    share(world["shared"])
+    share(world["planning"], revoked_at=days_ago(1))
+
+    response = staff_client.get(CHANGELIST, params)
+
+    assert listed_ids(response) == {world[name].public_id for name in expected}
+
+
+def test_project_filter_offers_the_selected_owners_projects(staff_client, world, owner):
+    ProjectFactory(title="Someone else's project")
+
+    response = staff_client.get(CHANGELIST, {"owner": owner.pk})
+    by_project = staff_client.get(CHANGELIST, {"owner": owner.pk, "project": world["project"].pk})
+
+    assert "Garden" in response.content.decode()
+    assert "Someone else&#x27;s project" not in response.content.decode()
+    assert listed_ids(response) == {world["planning"].public_id, world["shared"].public_id}
+    assert listed_ids(by_project) == {world["planning"].public_id}
+
+
+def test_date_filter_excludes_old_conversations(staff_client, owner):
+    old = make_conversation(owner=owner, age_days=60)
+    new = make_conversation(owner=owner)
+
+    response = staff_client.get(CHANGELIST, {"updated_at__gte": days_ago(7).date().isoformat()})
+
+    assert listed_ids(response) == {new.public_id}
+    assert old.public_id not in response.content.decode()
+
+
+# The conversation page
+
+
+def test_conversation_page_pages_through_every_branch(staff_client, owner):
+    conversation = make_conversation(owner=owner, messages=60)
+    root = Message.objects.filter(conversation=conversation, parent=None).get()
+    branch = [MessageFactory(conversation=conversation, parent=root) for _ in range(30)]
+    every_id = list(
+        Message.objects.filter(conversation=conversation)
+        .order_by("pk")
+        .values_list("public_id", flat=True)
+    )
+
+    seen, params = [], {}
+    while True:
+        response = staff_client.get(change_url(conversation), params)
+        page = [row["public_id"] for row in response.context["message_page"]]
+        assert len(page) <= 50
+        seen += page
+        after = response.context["message_page_next"]
+        if after is None:
+            break
+        params = {"messages_after": after}
+
+    assert seen == every_id
+    assert branch[-1].public_id in seen
+    back = staff_client.get(
+        change_url(conversation), {"messages_before": params["messages_after"] + 1}
+    )
+    assert [row["public_id"] for row in back.context["message_page"]] == every_id[:50]
+
+
+def test_conversation_page_query_count_does_not_grow_with_messages(
+    staff_client, owner, django_assert_num_queries
+):
+    small = make_conversation(owner=owner, messages=2, project=ProjectFactory(owner=owner))
+    large = make_conversation(owner=owner, messages=400, project=ProjectFactory(owner=owner))
+
+    staff_client.get(change_url(small))  # caches the content type the page links with
+    for conversation in (small, large):
+        # Expect 4 queries: session, staff user, the conversation with owner and project,
+        # one page of messages.
+        with django_assert_num_queries(4):
+            response = staff_client.get(change_url(conversation))
+        assert response.status_code == 200
+    assert len(response.context["message_page"]) == 50
+
+
+def test_conversation_page_escapes_message_text(staff_client, owner):
+    conversation = make_conversation(owner=owner, messages=0)
+    MessageFactory(conversation=conversation, content="<script>alert(1)</script>")
+
+    response = staff_client.get(change_url(conversation))
+
+    assert b"<script>alert(1)</script>" not in response.content
+    assert b"&lt;script&gt;alert(1)&lt;/script&gt;" in response.content
+
+
+# Moderation actions
+
+
+def action(staff_client, name, conversations, **fields):
+    return staff_client.post(
+        CHANGELIST,
+        {"action": name, "_selected_action": [c.pk for c in conversations], **fields},
+    )
+
+
+def test_lock_asks_for_a_reason_then_refuses_the_owners_next_send(staff_client, staff, owner):
+    conversation = make_conversation(owner=owner)
+
+    form = action(staff_client, "lock_conversations", [conversation])
+    assert form.status_code == 200
+    assert b'name="reason"' in form.content
+    conversation.refresh_from_db()
+    assert conversation.status == "active"
+
+    done = action(
+        staff_client, "lock_conversations", [conversation], apply="1", reason="Harassment"
+    )
+
+    assert done.status_code == 302
+    conversation.refresh_from_db()
+    assert (conversation.status, conversation.status_reason) == ("locked", "Harassment")
+    event = ModerationEvent.objects.get()
+    assert (event.actor, event.action, event.reason) == (staff, "lock", "Harassment")
+    with pytest.raises(services.ConversationNotOpen, match="Harassment"):
+        services.message_send(conversation=conversation, content="still here")
+
+
+def test_lock_without_a_reason_changes_nothing(staff_client, owner):
+    conversation = make_conversation(owner=owner)
+
+    response = action(staff_client, "lock_conversations", [conversation], apply="1", reason="")
+
+    assert response.status_code == 200
+    assert b"This field is required." in response.content
+    conversation.refresh_from_db()
+    assert conversation.status == "active"
+    assert not ModerationEvent.objects.exists()
+
+
+def test_close_applies_to_every_selected_conversation(staff_client, owner, outsider):
+    chosen = [make_conversation(owner=owner), make_conversation(owner=outsider)]
+    spared = make_conversation(owner=owner)
+
+    action(staff_client, "close_conversations", chosen, apply="1", reason="Policy")
+
+    assert set(Conversation.objects.filter(status="closed")) == set(chosen)
+    spared.refresh_from_db()
+    assert spared.status == "active"
+    assert ModerationEvent.objects.filter(action="close").count() == 2
+
+
+def test_lock_from_the_conversation_page(staff_client, owner):
+    conversation = make_conversation(owner=owner)
+    fields = {"CHANGE_FORM-action": "lock_conversations", "_selected_action": conversation.pk}
+
+    form = staff_client.post(change_url(conversation), fields)
+    done = staff_client.post(change_url(conversation), {**fields, "apply": "1", "reason": "Spam"})
+
+    assert b'name="reason"' in form.content
+    assert done.status_code == 302
+    conversation.refresh_from_db()
+    assert (conversation.status, conversation.status_reason) == ("locked", "Spam")
+
+
+def test_reopen_lets_the_owner_send_again(staff_client, owner):
+    conversation = make_conversation(owner=owner, status="closed", status_reason="Policy")
+
+    action(staff_client, "reopen_conversations", [conversation], apply="1", reason="Appeal")
+
+    conversation.refresh_from_db()
+    assert (conversation.status, conversation.status_reason) == ("active", "")
+    assert services.message_send(conversation=conversation, content="thanks").created
+
+
+def test_revoke_shares_action_kills_every_live_link(staff_client, owner):
+    conversation = make_conversation(owner=owner)
+    links = [share(conversation), share(conversation)]
+
+    action(staff_client, "revoke_shares", [conversation], apply="1", reason="")
+
+    assert not ShareLink.objects.live().filter(pk__in=[link.pk for link in links]).exists()
+    assert ModerationEvent.objects.get().action == "revoke_shares"
+
+
+def test_delete_action_deletes_and_logs(staff_client, owner):
+    conversation = make_conversation(owner=owner, messages=3)
+
+    response = action(
+        staff_client, "delete_conversations", [conversation], apply="1", reason="Illegal"
+    )
+
+    assert response["Location"] == CHANGELIST
+    assert not Conversation.objects.filter(pk=conversation.pk).exists()
+    assert not Message.objects.filter(conversation_id=conversation.pk).exists()
+    event = ModerationEvent.objects.get()
+    assert (event.action, event.reason, event.conversation_public_id) == (
+        "delete",
+        "Illegal",
+        conversation.public_id,
+    )
+
+
+def test_delete_button_on_the_conversation_page_is_logged(staff_client, owner):
+    conversation = make_conversation(owner=owner)
+    url = reverse("admin:conversations_conversation_delete", args=[conversation.pk])
+
+    staff_client.post(url, {"post": "yes"})
+
+    assert not Conversation.objects.filter(pk=conversation.pk).exists()
+    assert ModerationEvent.objects.get().action == "delete"
+
+
+def test_moderation_log_lists_events_and_is_read_only(staff_client, staff, owner):
+    conversation = make_conversation(owner=owner, title="Bad one")
+    action(staff_client, "lock_conversations", [conversation], apply="1", reason="Spam here")
+    event = ModerationEvent.objects.get()
+
+    listing = staff_client.get(reverse("admin:conversations_moderationevent_changelist"))
+    add = staff_client.get(reverse("admin:conversations_moderationevent_add"))
+    edit = staff_client.post(
+        reverse("admin:conversations_moderationevent_change", args=[event.pk]),
+        {"reason": "rewritten"},
+    )
+
+    assert all(text in listing.content.decode() for text in ("Spam here", "moderator", "lock"))
+    assert add.status_code == 403
+    assert edit.status_code == 403
+    event.refresh_from_db()
+    assert event.reason == "Spam here"
+
+
+# The other models
+
+
+def test_message_list_query_count_does_not_grow_with_rows(
+    staff_client, owner, django_assert_num_queries
+):
+    url = reverse("admin:conversations_message_changelist")
+    for size in (2, 60):
+        make_conversation(owner=owner, messages=size)
+        # Expect 4 queries: session, staff user, count, one page of messages with their
+        # conversation joined; on PostgreSQL one more, the planner's row estimate, read
+        # first so a table of millions is never counted in full.
+        with django_assert_num_queries(5 if connection.vendor == "postgresql" else 4):
+            assert staff_client.get(url).status_code == 200
+
+
+def test_messages_are_read_only_in_the_admin(staff_client, owner):
+    message = make_conversation(owner=owner).current_message
+    url = reverse("admin:conversations_message_change", args=[message.pk])
+
+    page = staff_client.get(url)
+    edit = staff_client.post(url, {"content": "rewritten"})
+
+    assert page.status_code == 200
+    assert edit.status_code == 403
+    message.refresh_from_db()
+    assert message.content != "rewritten"
+
+
+def test_api_key_hash_is_shown_but_never_editable(staff_client, owner):
+    key = ApiKey.objects.create(user=owner, prefix="sk-chat-xyz", key_hash=hash_key("raw"))
+    url = reverse("admin:accounts_apikey_change", args=[key.pk])
+
+    page = staff_client.get(url)
+    staff_client.post(url, {"name": "renamed", "key_hash": "0" * 64, "prefix": "evil"})
+
+    assert "key_hash" not in page.context["adminform"].form.fields
+    key.refresh_from_db()
+    assert (key.name, key.key_hash, key.prefix) == ("renamed", hash_key("raw"), "sk-chat-xyz")
+
+
+def test_share_token_is_never_editable(staff_client, owner):
+    link = share(make_conversation(owner=owner))
+    url = reverse("admin:sharing_sharelink_change", args=[link.pk])
+
+    page = staff_client.get(url)
+
+    assert "token" not in page.context["adminform"].form.fields
+    assert link.token in page.content.decode()
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "accounts_apikey",
+        "projects_project",
+        "conversations_conversation",
+        "conversations_message",
+        "conversations_moderationevent",
+        "sharing_sharelink",
+    ],
+)
+def test_every_model_has_a_working_list_and_page(staff_client, owner, name):
+    conversation = make_conversation(owner=owner, project=ProjectFactory(owner=owner))
+    link = share(conversation)
+    ApiKey.objects.create(user=owner, prefix="sk-chat-abc", key_hash=hash_key("k"))
+    moderation.conversation_lock(conversation=conversation, actor=None, reason="Spam")
+    objects = {
+        "accounts_apikey": ApiKey.objects.get(),
+        "projects_project": conversation.project,
+        "conversations_conversation": conversation,
+        "conversations_message": conversation.current_message,
+        "conversations_moderationevent": ModerationEvent.objects.get(),
+        "sharing_sharelink": link,
+    }
+
+    listing = staff_client.get(reverse(f"admin:{name}_changelist"))
+    page = staff_client.get(reverse(f"admin:{name}_change", args=[objects[name].pk]))
+    search = staff_client.get(reverse(f"admin:{name}_changelist"), {"q": "x"})
+
+    assert (listing.status_code, page.status_code, search.status_code) == (200, 200, 200)
+
+
+def test_revoking_share_links_in_their_admin(staff_client, owner):
+    conversation = make_conversation(owner=owner)
+    live, other = share(conversation), share(conversation)
+
+    staff_client.post(
+        reverse("admin:sharing_sharelink_changelist"),
+        {"action": "revoke_links", "_selected_action": [live.pk]},
+    )
+
+    assert not ShareLink.objects.live().filter(pk=live.pk).exists()
+    assert ShareLink.objects.live().filter(pk=other.pk).exists()
+
+
+@pytest.mark.parametrize(
+    ("state", "expected"), [("live", {"live"}), ("revoked", {"revoked"}), ("expired", {"expired"})]
+)
+def test_share_link_state_filter(staff_client, owner, state, expected):
+    conversation = make_conversation(owner=owner)
+    links = {
+        "live": share(conversation),
+        "revoked": share(conversation, revoked_at=days_ago(1)),
+        "expired": share(conversation, expires_at=days_ago(1)),
+    }
+
+    response = staff_client.get(reverse("admin:sharing_sharelink_changelist"), {"state": state})
+
+    shown = {link.pk for link in response.context["cl"].result_list}
+    assert shown == {links[name].pk for name in expected}
+
+
+def test_revoking_api_keys_in_their_admin(staff_client, owner):
+    kept = ApiKey.objects.create(user=owner, prefix="sk-chat-a", key_hash=hash_key("a"))
+    revoked = ApiKey.objects.create(user=owner, prefix="sk-chat-b", key_hash=hash_key("b"))
+
+    staff_client.post(
+        reverse("admin:accounts_apikey_changelist"),
+        {"action": "revoke_keys", "_selected_action": [revoked.pk]},
+    )
+
+    assert list(ApiKey.objects.active()) == [kept]
+
+
+def test_staff_can_rename_a_conversation(staff_client, owner):
+    conversation = make_conversation(owner=owner, title="Rude title")
+
+    response = staff_client.post(change_url(conversation), {"title": "  Renamed   by staff "})
+
+    assert response.status_code == 302
+    conversation.refresh_from_db()
+    assert conversation.title == "Renamed by staff"
+
+
+def test_a_blank_title_is_refused(staff_client, owner):
+    conversation = make_conversation(owner=owner, title="Kept")
+
+    response = staff_client.post(change_url(conversation), {"title": "   "})
+
+    assert response.status_code == 200
+    assert "Enter a title." in response.content.decode()
+    conversation.refresh_from_db()
+    assert conversation.title == "Kept"
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="planner estimates are PostgreSQL's")
+def test_message_list_never_counts_a_large_table_in_full(staff_client, owner):
+    conversation = make_conversation(owner=owner, messages=0)
+    Message.objects.bulk_create(
+        Message(conversation=conversation, role="user", content="x") for _ in range(10_050)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE conversations_message")
+    url = reverse("admin:conversations_message_changelist")
+
+    with CaptureQueriesContext(connection) as unfiltered:
+        listing = staff_client.get(url)
+    with CaptureQueriesContext(connection) as filtered:
+        staff_client.get(url, {"role__exact": "user"})
+
+    assert listing.context["cl"].result_count >= 10_000
+    assert not any("COUNT(" in query["sql"] for query in unfiltered.captured_queries)
+    assert any("COUNT(" in query["sql"] for query in filtered.captured_queries)
+
+
+def test_a_search_counts_at_most_the_cap(staff_client, owner, monkeypatch):
+    monkeypatch.setattr("conversations.admin.SEARCH_COUNT_CAP", 3)
+    for index in range(5):
+        make_conversation(owner=owner, title=f"Common word {index}")
+
+    searched = staff_client.get(CHANGELIST, {"q": "common"})
+    listed = staff_client.get(CHANGELIST)
+
+    assert searched.context["cl"].result_count == 3
+    assert len(listed_ids(searched)) == 3
+    assert listed.context["cl"].result_count == 5
