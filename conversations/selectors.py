@@ -107,7 +107,10 @@ WITH RECURSIVE path(id, parent_id, depth) AS (
     FROM conversations_message m JOIN path p ON m.id = p.parent_id
     WHERE p.depth < %s
 )
-SELECT m.* FROM conversations_message m JOIN path p ON m.id = p.id
+SELECT m.id, m.public_id, m.conversation_id, m.parent_id, m.role, m.content, m.status,
+       m.status_reason, m.model, m.input_tokens, m.output_tokens, m.call_id, m.client_id,
+       m.created_at, m.updated_at
+FROM conversations_message m JOIN path p ON m.id = p.id
 ORDER BY p.depth DESC
 """
 

@@ -354,7 +354,8 @@ def send(request: HtmxHttpRequest, public_id: str) -> HttpResponse:
         return redirect("conversation", public_id=conversation.public_id)
     messages = [result.user_message, result.assistant_message]
     context = _chat_context(conversation, entries=_entries(conversation, messages))
-    return render(request, "conversations/chat.html#turn", context)
+    # Everything in the turn is out of band, guarded against the websocket's copy.
+    return reswap(render(request, "conversations/chat.html#turn", context), "none")
 
 
 @require_POST

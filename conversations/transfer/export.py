@@ -1,7 +1,7 @@
 """Export conversations: one as Markdown or JSON, or all of a user's data as a streamed zip.
 
 The JSON format ("chatbot.conversation", version 1) carries every branch of the message tree
-and is documented in docs/readme/organise.md; `importer.py` reads it back.
+and is documented in the README (section "Export"); `importer.py` reads it back.
 """
 
 import io

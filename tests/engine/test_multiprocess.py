@@ -197,12 +197,8 @@ def test_stream_started_on_one_process_reaches_and_is_stopped_through_another(
             frames = []
             while sum(" chunk" in f for f in frames) < 5:
                 frames.append(await asyncio.wait_for(socket_b.recv(), 10))
-            reply_id = next(
-                match.group(1) for f in frames if (match := IN_PROGRESS.search(f))
-            )
-            stopped = await loop.run_in_executor(
-                None, post, host_b, f"/c/{conversation}/stop/", {}
-            )
+            reply_id = next(match.group(1) for f in frames if (match := IN_PROGRESS.search(f)))
+            stopped = await loop.run_in_executor(None, post, host_b, f"/c/{conversation}/stop/", {})
             assert stopped.status_code in (204, 302), stopped.text[:500]
             while 'data-status="stopped"' not in frames[-1]:
                 frames.append(await asyncio.wait_for(socket_b.recv(), 10))

@@ -70,3 +70,18 @@ def test_sweep_dry_run_counts_without_changing(conversation):
 def test_sweep_refuses_a_negative_age(db):
     with pytest.raises(CommandError, match="zero or more"):
         run("--older-than", "-1")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_server_start_sweeps_replies_no_engine_is_running(conversation, monkeypatch):
+    stale = abandoned(conversation, seconds_ago=1)
+    # Under pytest the start-up sweep never runs...
+    monkeypatch.setattr("sys.argv", ["/venv/bin/daphne", "chatbot.asgi:application"])
+    generation.sweep_at_startup()
+    stale.refresh_from_db()
+    assert stale.status == Message.Status.IN_PROGRESS
+    # ...in a daphne process it does: nothing can be generating before the server started.
+    monkeypatch.delitem(__import__("sys").modules, "pytest")
+    generation.sweep_at_startup()
+    stale.refresh_from_db()
+    assert stale.status == Message.Status.INCOMPLETE

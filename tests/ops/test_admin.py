@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from accounts.models import ApiKey, hash_key
 from conversations import moderation, services
+from conversations.admin import ConversationAdmin
 from conversations.models import Conversation, Message, ModerationEvent
 from sharing.models import ShareLink
 from tests.factories import MessageFactory, ProjectFactory, UserFactory
@@ -537,14 +538,16 @@ def test_message_list_never_counts_a_large_table_in_full(staff_client, owner):
     assert any("COUNT(" in query["sql"] for query in filtered.captured_queries)
 
 
-def test_a_search_counts_at_most_the_cap(staff_client, owner, monkeypatch):
+def test_a_search_counts_and_pages_at_most_the_cap(staff_client, owner, monkeypatch):
     monkeypatch.setattr("conversations.admin.SEARCH_COUNT_CAP", 3)
+    monkeypatch.setattr(ConversationAdmin, "list_per_page", 2)
     for index in range(5):
         make_conversation(owner=owner, title=f"Common word {index}")
 
-    searched = staff_client.get(CHANGELIST, {"q": "common"})
+    first = staff_client.get(CHANGELIST, {"q": "common"})
+    last = staff_client.get(CHANGELIST, {"q": "common", "p": "2"})
     listed = staff_client.get(CHANGELIST)
 
-    assert searched.context["cl"].result_count == 3
-    assert len(listed_ids(searched)) == 3
+    assert first.context["cl"].result_count == 3
+    assert (len(listed_ids(first)), len(listed_ids(last))) == (2, 1)
     assert listed.context["cl"].result_count == 5

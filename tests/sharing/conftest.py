@@ -51,4 +51,3 @@ def chat(owner) -> Chat:
 def fast_password_hashing(settings):
     """Hash test passwords cheaply; the share tests are not about password strength."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
