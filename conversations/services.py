@@ -241,6 +241,17 @@ def conversation_check_idle(conversation: Conversation) -> None:
         )
 
 
+def conversation_check_writable(conv: Conversation, *, adding: int) -> None:
+    """Raise unless `adding` messages may be written now: open, not full, no reply running."""
+    conversation_check_open(conv)
+    if conv.message_count + adding > settings.MAX_MESSAGES_PER_CONVERSATION:
+        raise ConversationFull(
+            f"This conversation has reached {settings.MAX_MESSAGES_PER_CONVERSATION:,} "
+            "messages. Start a new chat to continue."
+        )
+    conversation_check_idle(conv)
+
+
 def _append_turn(
     conv: Conversation,
     *,
@@ -251,13 +262,7 @@ def _append_turn(
     replaces: str = "",
 ) -> SendResult:
     """Add a user message under parent_id and its in-progress reply (caller holds the row lock)."""
-    conversation_check_open(conv)
-    if conv.message_count + 2 > settings.MAX_MESSAGES_PER_CONVERSATION:
-        raise ConversationFull(
-            f"This conversation has reached {settings.MAX_MESSAGES_PER_CONVERSATION:,} "
-            "messages. Start a new chat to continue."
-        )
-    conversation_check_idle(conv)
+    conversation_check_writable(conv, adding=2)
     now = timezone.now()
     user_message = Message.objects.create(
         conversation=conv,
@@ -314,13 +319,7 @@ def message_append(
     content = validate_content(content)
     with transaction.atomic():
         conv = Conversation.objects.select_for_update().get(pk=conversation.pk)
-        conversation_check_open(conv)
-        if conv.message_count + 1 > settings.MAX_MESSAGES_PER_CONVERSATION:
-            raise ConversationFull(
-                f"This conversation has reached {settings.MAX_MESSAGES_PER_CONVERSATION:,} "
-                "messages."
-            )
-        conversation_check_idle(conv)
+        conversation_check_writable(conv, adding=1)
         now = timezone.now()
         message = Message.objects.create(
             conversation=conv,
@@ -444,13 +443,7 @@ def message_regenerate(*, message: Message, model: str | None = None) -> SendRes
         if model is None and message.role == Message.Role.ASSISTANT:
             model = message.model if message.model in settings.CHAT_MODELS else None
         model = validate_model(model)
-        conversation_check_open(conv)
-        if conv.message_count + 1 > settings.MAX_MESSAGES_PER_CONVERSATION:
-            raise ConversationFull(
-                f"This conversation has reached {settings.MAX_MESSAGES_PER_CONVERSATION:,} "
-                "messages. Start a new chat to continue."
-            )
-        conversation_check_idle(conv)
+        conversation_check_writable(conv, adding=1)
         now = timezone.now()
         try:
             with transaction.atomic():
