@@ -14,7 +14,7 @@ from django.contrib.auth.signals import user_logged_out
 from django.dispatch import receiver
 from django.http import Http404
 from django.template.loader import render_to_string
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from conversations import events
@@ -36,20 +36,13 @@ def render_message(message: Message, *, position: int = 1, count: int = 1, csrf_
     )
 
 
-def _url(name: str, *args, fallback: str) -> str:
-    try:
-        return reverse(name, args=args)
-    except NoReverseMatch:
-        return fallback
-
-
 @cache
 def sidebar_refresh_html() -> str:
     """Return the element that makes the page re-fetch its sidebar list."""
     return format_html(
         '<div id="sidebar-refresh" hx-get="{}" hx-trigger="load" '
         'hx-target="#conversation-list" hx-swap="outerHTML"></div>',
-        _url("sidebar", fallback="/sidebar/"),
+        reverse("sidebar"),
     )
 
 
@@ -58,7 +51,7 @@ def thread_refresh_html(conversation_public_id: str) -> str:
     return format_html(
         '<div id="thread-refresh" hx-get="{}" hx-trigger="load" hx-select="#message-list" '
         'hx-target="#message-list" hx-swap="outerHTML"></div>',
-        _url("conversation", conversation_public_id, fallback=f"/c/{conversation_public_id}/"),
+        reverse("conversation", args=[conversation_public_id]),
     )
 
 
