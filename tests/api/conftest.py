@@ -15,12 +15,6 @@ from tests.factories import ConversationFactory, MessageFactory, ProjectFactory
 
 
 @pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    # The factories hash a password per user; PBKDF2 would cost about a second each.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture(autouse=True)
 def _fresh_throttle_counters():
     # Throttle counters live in the cache; each test starts with none spent.
     cache.clear()

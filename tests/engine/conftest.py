@@ -8,12 +8,6 @@ from conversations.models import Message
 from tests.factories import ConversationFactory
 
 
-@pytest.fixture(autouse=True)
-def fast_passwords(settings):
-    """Hash the fixture users' passwords cheaply; these tests are about generation."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def conversation(owner):
     return ConversationFactory(owner=owner, title="")

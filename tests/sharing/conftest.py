@@ -45,9 +45,3 @@ def chat(owner) -> Chat:
     other_q, other_a = add_turn(conversation, a1, "Branch question", "Branch answer")
     q2, a2 = add_turn(conversation, a1, "And for dessert?", "Pastéis de nata.")
     return Chat(conversation, q1, a1, q2, a2, other_q, other_a)
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    """Hash test passwords cheaply; the share tests are not about password strength."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

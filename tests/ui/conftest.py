@@ -9,12 +9,6 @@ from tests.factories import ConversationFactory, MessageFactory
 HTMX = {"HX-Request": "true"}
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    # The default hasher takes a second per user on a busy machine; strength is not tested here.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def htmx_from(url: str) -> dict:
     """Headers of an HTMX request made by a tab showing `url`."""
     return {"HX-Request": "true", "HX-Current-URL": f"http://testserver{url}"}

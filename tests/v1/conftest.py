@@ -10,12 +10,6 @@ from conversations import services
 
 
 @pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    # PBKDF2's million rounds cost ~1 s per test user and prove nothing here.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture(autouse=True)
 def _fresh_throttle_counters():
     # Throttle counters live in the cache; each test starts with none spent.
     cache.clear()
