@@ -90,7 +90,7 @@ def deep_cursor(user, depth: int) -> tuple[str | None, int]:
     if depth <= 0:
         return None, total
     row = visible.order_by("-updated_at", "-id").only("id", "updated_at")[depth]
-    return encode_cursor(row), total
+    return encode_cursor(row.updated_at, row.pk), total
 
 
 def html_endpoints(cursor: str | None, depth: int) -> list[Endpoint]:

@@ -12,6 +12,13 @@ TITLE_MAX_CHARS = 200
 PREVIEW_MAX_CHARS = 200
 
 
+class ConversationQuerySet(models.QuerySet):
+    def delete(self):
+        """Delete these conversations; their messages and share links go in the database."""
+        Message.objects.filter(conversation__in=self.values("pk")).unthread()
+        return super().delete()
+
+
 class Conversation(models.Model):
     class Status(models.TextChoices):
         ACTIVE = "active"
@@ -47,6 +54,8 @@ class Conversation(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
+
+    objects = ConversationQuerySet.as_manager()
 
     class Meta:
         indexes = [

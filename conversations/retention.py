@@ -128,7 +128,6 @@ def conversations_delete_in_batches(
                 queryset.filter(pk__in=candidates).select_for_update().values_list("pk", flat=True)
             )
             messages = Message.objects.filter(conversation_id__in=ids).count()
-            Message.objects.filter(conversation_id__in=ids).unthread()
             deleted, _ = Conversation.objects.filter(pk__in=ids).delete()
         elapsed = time.perf_counter() - started
         report.conversations += deleted

@@ -5,7 +5,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Q
+from django.db.models import F, Q, QuerySet, Window
+from django.db.models.functions import RowNumber
 from django.http import Http404
 
 from conversations.models import Conversation, Message
@@ -40,12 +41,14 @@ class Page:
         return self.next_cursor is not None
 
 
-def encode_cursor(conversation: Conversation) -> str:
-    raw = f"{conversation.updated_at.isoformat()}|{conversation.pk}"
+def encode_cursor(stamp: datetime, pk: int) -> str:
+    """Return an opaque cursor for the row at (stamp, pk)."""
+    raw = f"{stamp.isoformat()}|{pk}"
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, int]:
+    """Return (stamp, pk) from a cursor, or raise InvalidCursor."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         stamp, pk = raw.split("|")
@@ -55,6 +58,34 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
         return updated_at, int(pk)
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidCursor("Invalid cursor.") from exc
+
+
+def keyset_after(
+    qs: QuerySet, *, field: str, stamp: datetime, pk: int, descending: bool = True
+) -> QuerySet:
+    """Return the rows strictly after (stamp, pk) in (field, pk) order.
+
+    The redundant inclusive bound gives the (…, field, id) index a range to start from;
+    without it the database reads every row above the anchor.
+    """
+    if descending:
+        return qs.filter(**{f"{field}__lte": stamp}).filter(
+            Q(**{f"{field}__lt": stamp}) | Q(pk__lt=pk)
+        )
+    return qs.filter(**{f"{field}__gte": stamp}).filter(Q(**{f"{field}__gt": stamp}) | Q(pk__gt=pk))
+
+
+def keyset_page(qs: QuerySet, *, field: str, cursor: str | None, limit: int) -> Page:
+    """Return one page of qs, newest `field` first, after `cursor` (one query at any depth)."""
+    if cursor:
+        stamp, pk = decode_cursor(cursor)
+        qs = keyset_after(qs, field=field, stamp=stamp, pk=pk)
+    rows = list(qs.order_by(f"-{field}", "-pk")[: limit + 1])
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        return Page(items=rows, next_cursor=encode_cursor(getattr(last, field), last.pk))
+    return Page(items=rows, next_cursor=None)
 
 
 def conversation_get_for_user(*, user, public_id: str) -> Conversation:
@@ -85,17 +116,28 @@ def conversation_list_for_sidebar(
         qs = qs.filter(pinned_at__isnull=not pinned)
     if project is not None:
         qs = qs.filter(project=project)
-    if cursor:
-        updated_at, pk = decode_cursor(cursor)
-        # The redundant `lte` gives the index a range to start from instead of a filter.
-        qs = qs.filter(updated_at__lte=updated_at).filter(
-            Q(updated_at__lt=updated_at) | Q(id__lt=pk)
+    return keyset_page(qs.only(*SIDEBAR_FIELDS), field="updated_at", cursor=cursor, limit=limit)
+
+
+def conversation_latest_by_project(
+    *, user, projects: list, per_project: int
+) -> dict[int, list[Conversation]]:
+    """Map each project's pk to its newest unarchived conversations (one query)."""
+    latest: dict[int, list[Conversation]] = {project.pk: [] for project in projects}
+    if not projects:
+        return latest
+    rows = (
+        Conversation.objects.filter(owner=user, project__in=list(latest), archived_at__isnull=True)
+        .annotate(
+            rank=Window(RowNumber(), partition_by=F("project_id"), order_by=F("updated_at").desc())
         )
-    rows = list(qs.only(*SIDEBAR_FIELDS).order_by("-updated_at", "-id")[: limit + 1])
-    if len(rows) > limit:
-        rows = rows[:limit]
-        return Page(items=rows, next_cursor=encode_cursor(rows[-1]))
-    return Page(items=rows, next_cursor=None)
+        .filter(rank__lte=per_project)
+        .only("public_id", "title", "project_id", "updated_at")
+        .order_by("project_id", "rank")
+    )
+    for conversation in rows:
+        latest[conversation.project_id].append(conversation)
+    return latest
 
 
 _PATH_SQL = """

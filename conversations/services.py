@@ -176,8 +176,7 @@ def conversation_delete(*, conversation: Conversation) -> None:
             conversation_public_id=conversation.public_id,
             action="deleted",
         )
-        Message.objects.filter(conversation=conversation).unthread()
-        conversation.delete()
+        Conversation.objects.filter(pk=conversation.pk).delete()
 
 
 def message_send(
@@ -252,6 +251,23 @@ def conversation_check_writable(conv: Conversation, *, adding: int) -> None:
     conversation_check_idle(conv)
 
 
+def _advance_leaf(
+    conv: Conversation, *, leaf: Message, added: int, now, preview_text: str | None = None
+) -> None:
+    """Make `leaf` the active leaf and update the sidebar's denormalized fields in one write."""
+    conv.current_message = leaf
+    conv.message_count += added
+    conv.updated_at = now
+    fields = ["current_message", "message_count", "updated_at"]
+    if preview_text is not None:
+        conv.preview = make_preview(preview_text)
+        fields.append("preview")
+    conv.save(update_fields=fields)
+    events.sidebar_changed(
+        user_id=conv.owner_id, conversation_public_id=conv.public_id, action="updated"
+    )
+
+
 def _append_turn(
     conv: Conversation,
     *,
@@ -282,14 +298,7 @@ def _append_turn(
         created_at=now,
         updated_at=now,
     )
-    conv.current_message = reply
-    conv.message_count += 2
-    conv.preview = make_preview(content)
-    conv.updated_at = now
-    conv.save(update_fields=["current_message", "message_count", "preview", "updated_at"])
-    events.sidebar_changed(
-        user_id=conv.owner_id, conversation_public_id=conv.public_id, action="updated"
-    )
+    _advance_leaf(conv, leaf=reply, added=2, now=now, preview_text=content)
     events.messages_created(
         conversation_public_id=conv.public_id,
         message_ids=[user_message.public_id, reply.public_id],
@@ -330,14 +339,7 @@ def message_append(
             created_at=now,
             updated_at=now,
         )
-        conv.current_message = message
-        conv.message_count += 1
-        conv.preview = make_preview(content)
-        conv.updated_at = now
-        conv.save(update_fields=["current_message", "message_count", "preview", "updated_at"])
-        events.sidebar_changed(
-            user_id=conv.owner_id, conversation_public_id=conv.public_id, action="updated"
-        )
+        _advance_leaf(conv, leaf=message, added=1, now=now, preview_text=content)
     conversation.refresh_from_db()
     return message
 
@@ -458,13 +460,7 @@ def message_regenerate(*, message: Message, model: str | None = None) -> SendRes
                 )
         except IntegrityError:
             raise GenerationInProgress(GENERATION_BUSY) from None
-        conv.current_message = reply
-        conv.message_count += 1
-        conv.updated_at = now
-        conv.save(update_fields=["current_message", "message_count", "updated_at"])
-        events.sidebar_changed(
-            user_id=conv.owner_id, conversation_public_id=conv.public_id, action="updated"
-        )
+        _advance_leaf(conv, leaf=reply, added=1, now=now)
         events.messages_created(
             conversation_public_id=conv.public_id,
             message_ids=[reply.public_id],

@@ -2,8 +2,6 @@
 
 from django.contrib import messages as flash
 from django.core.exceptions import ValidationError
-from django.db.models import F, Window
-from django.db.models.functions import RowNumber
 from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -13,7 +11,6 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from conversations import selectors as conversation_selectors
 from conversations import services as conversation_services
-from conversations.models import Conversation
 from conversations.selectors import InvalidCursor
 from conversations.views import HtmxHttpRequest, group_label, group_rows, login_required
 from projects import selectors, services
@@ -136,24 +133,11 @@ def project_sidebar(request: HtmxHttpRequest) -> HttpResponse:
     """Return the sidebar's Projects section: each project with its latest conversations."""
     # Queries: session, user, projects with counts, their latest conversations.
     projects = list(selectors.project_list_for_user(user=request.user))
-    latest = (
-        Conversation.objects.filter(
-            owner=request.user, project__in=[p.pk for p in projects], archived_at__isnull=True
-        )
-        .annotate(
-            rank=Window(
-                RowNumber(), partition_by=F("project_id"), order_by=[F("updated_at").desc()]
-            )
-        )
-        .filter(rank__lte=SIDEBAR_CONVERSATIONS)
-        .only("public_id", "title", "project_id", "updated_at")
-        .order_by("project_id", "rank")
+    latest = conversation_selectors.conversation_latest_by_project(
+        user=request.user, projects=projects, per_project=SIDEBAR_CONVERSATIONS
     )
-    by_project: dict[int, list] = {p.pk: [] for p in projects}
-    for conversation in latest if projects else []:
-        by_project[conversation.project_id].append(conversation)
     for project in projects:
-        project.latest = by_project[project.pk]
+        project.latest = latest[project.pk]
     return render(request, "projects/_sidebar.html#project-section", {"projects": projects})
 
 

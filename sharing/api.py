@@ -13,7 +13,11 @@ from rest_framework.views import APIView
 from chatbot.api_errors import error_responses
 from conversations.api import CONV_ID, MSG_ID_2, SHARE_TOKEN
 from conversations.models import Message
-from conversations.selectors import conversation_get_for_user, message_get_for_user
+from conversations.selectors import (
+    InvalidCursor,
+    conversation_get_for_user,
+    message_get_for_user,
+)
 from sharing import selectors, services
 
 MAX_EXPIRY = timedelta(days=3650)
@@ -108,7 +112,7 @@ class ShareListView(APIView):
             page = selectors.share_list_for_user(
                 user=request.user, cursor=query.get("after"), limit=query["limit"]
             )
-        except selectors.InvalidCursor:
+        except InvalidCursor:
             raise serializers.ValidationError({"after": ["Invalid cursor."]}) from None
         # One query for the cut-off message ids of the whole page.
         prefetch_related_objects(

@@ -1,29 +1,14 @@
 """Reads of share links: the public lookup, the owner's list, the snapshot."""
 
-import base64
-from dataclasses import dataclass
-from datetime import datetime
-
 from django.conf import settings
-from django.db.models import Q
 from django.http import Http404
 from django.utils import timezone
 
 from conversations.models import Message
-from conversations.selectors import message_path
+from conversations.selectors import Page, keyset_page, message_path
 from sharing.models import ShareLink
 
 TOKEN_MAX_CHARS = 64
-
-
-class InvalidCursor(ValueError):
-    """The pagination cursor was not one this server handed out."""
-
-
-@dataclass(frozen=True)
-class SharePage:
-    items: list[ShareLink]
-    next_cursor: str | None
 
 
 def share_get_live(*, token: str) -> ShareLink:
@@ -55,38 +40,14 @@ def share_get_for_user(*, user, token: str | None = None, pk: int | None = None)
         raise Http404("No such link.") from None
 
 
-def _encode_cursor(share: ShareLink) -> str:
-    raw = f"{share.created_at.isoformat()}|{share.pk}"
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, int]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        stamp, pk = raw.split("|")
-        created_at = datetime.fromisoformat(stamp)
-        if created_at.tzinfo is None:
-            raise ValueError("naive timestamp")
-        return created_at, int(pk)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidCursor("Invalid cursor.") from exc
-
-
-def share_list_for_user(*, user, cursor: str | None = None, limit: int = 100) -> SharePage:
+def share_list_for_user(*, user, cursor: str | None = None, limit: int = 100) -> Page:
     """Return one page of the user's links, newest first, with their conversations (1 query)."""
-    links = ShareLink.objects.filter(owner=user).select_related("conversation")
-    if cursor:
-        created_at, pk = _decode_cursor(cursor)
-        links = links.filter(Q(created_at__lt=created_at) | Q(created_at=created_at, pk__lt=pk))
-    rows = list(
-        links.defer(
-            "conversation__metadata", "conversation__preview", "conversation__status_reason"
-        ).order_by("-created_at", "-pk")[: limit + 1]
+    links = (
+        ShareLink.objects.filter(owner=user)
+        .select_related("conversation")
+        .defer("conversation__metadata", "conversation__preview", "conversation__status_reason")
     )
-    if len(rows) > limit:
-        rows = rows[:limit]
-        return SharePage(items=rows, next_cursor=_encode_cursor(rows[-1]))
-    return SharePage(items=rows, next_cursor=None)
+    return keyset_page(links, field="created_at", cursor=cursor, limit=limit)
 
 
 def share_snapshot_messages(*, share: ShareLink) -> list[Message]:

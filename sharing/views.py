@@ -10,7 +10,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from conversations.selectors import conversation_get_for_user, message_get_for_user
+from conversations.selectors import (
+    InvalidCursor,
+    conversation_get_for_user,
+    message_get_for_user,
+)
 from conversations.views import HtmxHttpRequest, login_required, sidebar_context
 from sharing import selectors, services
 from sharing.forms import ShareForm
@@ -152,7 +156,7 @@ def shared_links(request: HtmxHttpRequest) -> HttpResponse:
         page = selectors.share_list_for_user(
             user=request.user, cursor=request.GET.get("cursor"), limit=SHARED_LINKS_PAGE
         )
-    except selectors.InvalidCursor:
+    except InvalidCursor:
         return redirect("shared-links")
     rows = [(share, share_url(request, share)) for share in page.items]
     context = {

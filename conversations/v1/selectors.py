@@ -4,10 +4,9 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Q
 
 from conversations.models import Conversation, Message
-from conversations.selectors import message_path
+from conversations.selectors import keyset_after, message_path
 from conversations.v1.errors import invalid
 
 ITEM_FIELDS = ("id", "public_id", "conversation_id", "role", "content", "status")
@@ -109,10 +108,7 @@ def conversation_page(*, user, after: str | None, limit: int, order: str) -> Con
         if anchor is None:
             raise invalid(f"No conversation '{after}'.", param="after")
         stamp, pk = anchor["updated_at"], anchor["id"]
-        if order == "desc":
-            qs = qs.filter(Q(updated_at__lt=stamp) | Q(updated_at=stamp, id__lt=pk))
-        else:
-            qs = qs.filter(Q(updated_at__gt=stamp) | Q(updated_at=stamp, id__gt=pk))
+        qs = keyset_after(qs, field="updated_at", stamp=stamp, pk=pk, descending=order == "desc")
     ordering = ("-updated_at", "-id") if order == "desc" else ("updated_at", "id")
     rows = list(qs.only(*CONVERSATION_FIELDS).order_by(*ordering)[: limit + 1])
     return ConversationPage(items=rows[:limit], has_more=len(rows) > limit)

@@ -15,7 +15,7 @@ def test_public_ids_are_prefixed_and_random(owner):
     second = ConversationFactory(owner=owner)
     assert first.public_id.startswith("conv_") and len(first.public_id) == 53
     assert first.public_id != second.public_id
-    assert str(first.pk) not in first.public_id[5:7]  # not derived from the sequence
+    assert all(ch in "0123456789abcdef" for ch in first.public_id[5:])
 
 
 def test_send_builds_a_tree_and_points_current_message_at_the_reply(owner):
@@ -154,3 +154,22 @@ def test_full_conversation_refuses_more(owner, settings):
     conversation = ConversationFactory(owner=owner, message_count=2)
     with pytest.raises(services.ConversationFull):
         services.message_send(conversation=conversation, content="Hello")
+
+
+def test_every_conversation_delete_path_handles_threads_deeper_than_sqlite_cascades(owner):
+    # SQLite cascades the parent link one trigger level per message and stops at 1,000.
+    from conversations import bulk
+    from projects.services import project_delete
+    from tests.factories import ProjectFactory, deep_conversation
+
+    project = ProjectFactory(owner=owner)
+    in_project = deep_conversation(owner, 1010)
+    in_project.project = project
+    in_project.save(update_fields=["project"])
+    bulk_target = deep_conversation(owner, 1010)
+
+    bulk.conversations_bulk_delete(user=owner, public_ids=[bulk_target.public_id])
+    project_delete(project=project, delete_conversations=True)
+
+    assert not Conversation.objects.exists()
+    assert not Message.objects.exists()

@@ -1,5 +1,6 @@
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.urls import reverse
 
 from conversations.bulk import (
@@ -20,8 +21,10 @@ def test_bulk_delete_removes_only_own_conversations_and_reports_the_rest(
         MessageFactory(conversation=conversation)
     theirs = ConversationFactory(owner=outsider)
     ids = [c.public_id for c in mine] + [theirs.public_id, "conv_missing"]
-    # Savepoint, owned ids, delete, release.
-    with django_assert_num_queries(4):
+    # Savepoint, owned ids, delete, release; on SQLite also the parent links cleared first
+    # (its cascades stop 1,000 levels deep).
+    unthread = 1 if connection.vendor == "sqlite" else 0
+    with django_assert_num_queries(4 + unthread):
         result = conversations_bulk_delete(user=owner, public_ids=ids)
     assert result.count == 3
     assert result.failed == [theirs.public_id, "conv_missing"]

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from conversations.models import Conversation, Message
-from tests.factories import ConversationFactory, MessageFactory
+from tests.factories import ConversationFactory, MessageFactory, deep_conversation
 from tests.v1.conftest import append_turns
 
 # (name, method, path template, JSON body, owner's expected status)
@@ -401,26 +401,6 @@ def test_empty_conversation_lists_no_items(client, bearer, owner):
         "last_id": None,
         "has_more": False,
     }
-
-
-def deep_conversation(owner, depth: int) -> Conversation:
-    """Return a conversation whose one branch is `depth` messages long (ids preassigned)."""
-    conversation = ConversationFactory(owner=owner)
-    start = (Message.objects.order_by("-id").values_list("id", flat=True).first() or 0) + 1
-    Message.objects.bulk_create(
-        Message(
-            pk=start + i,
-            conversation=conversation,
-            parent_id=start + i - 1 if i else None,
-            role="user" if i % 2 == 0 else "assistant",
-            content=f"message {i}",
-        )
-        for i in range(depth)
-    )
-    conversation.current_message_id = start + depth - 1
-    conversation.message_count = depth
-    conversation.save(update_fields=["current_message", "message_count"])
-    return conversation
 
 
 def test_deleting_a_conversation_deeper_than_1000_messages_works(client, bearer, owner):
