@@ -23,9 +23,9 @@ from django.db.models import Max
 from django.utils import timezone
 from tqdm import tqdm
 
-from chatbot.ids import new_conversation_id, new_message_id
 from conversations.models import TITLE_MAX_CHARS, Conversation, Message
 from conversations.services import make_preview
+from core.ids import new_conversation_id, new_message_id
 
 BENCH_PASSWORD = "bench"
 # Conversations are spread over this many days, denser towards today.

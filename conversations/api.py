@@ -24,7 +24,7 @@ from rest_framework.views import APIView
 from accounts.authentication import BEARER_CHALLENGE, ApiKeyAuthentication
 from accounts.throttling import GenerationThrottle, WriteThrottle
 from chatbot.api_errors import ERROR_EXAMPLES, error_body, error_responses
-from conversations import events, selectors, services
+from conversations import selectors, services
 from conversations.bulk import conversations_bulk_delete
 from conversations.models import (
     METADATA_MAX_KEY_CHARS,
@@ -35,6 +35,7 @@ from conversations.models import (
     Message,
 )
 from conversations.search import conversation_search
+from core import events
 from projects.api import PROJ_ID
 from projects.selectors import project_get_for_user
 

@@ -17,13 +17,13 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from conversations import events
 from conversations.models import Conversation, Message
 from conversations.selectors import (
     conversation_get_for_user,
     message_generating,
     message_sibling_positions,
 )
+from core import events
 
 MESSAGE_TEMPLATE = "conversations/_message.html"
 

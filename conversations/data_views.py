@@ -22,15 +22,12 @@ from conversations.transfer.export import (
     user_export_zip,
 )
 from conversations.transfer.importer import ImportFileError, import_file
-from conversations.views import THREAD_PAGE, HtmxHttpRequest, login_required
+from conversations.views import THREAD_PAGE
+from core.http import HtmxHttpRequest, is_partial, login_required
 from projects.selectors import project_get_for_user, project_list_for_user
 
 BULK_ACTIONS = ("archive", "unarchive", "delete", "move")
 MAX_IMPORT_BYTES = 1024 * 1024 * 1024
-
-
-def _is_partial(request: HtmxHttpRequest) -> bool:
-    return bool(request.htmx) and not request.htmx.history_restore_request
 
 
 def _tristate(value: str | None) -> bool | None:
@@ -82,7 +79,7 @@ def search(request: HtmxHttpRequest) -> HttpResponse:
         "errors": errors,
         "filters": params,
     }
-    if _is_partial(request) and request.htmx.target == "search-results":
+    if is_partial(request) and request.htmx.target == "search-results":
         return render(request, "organise/search.html#search-results", context)
     context["projects"] = list(project_list_for_user(user=request.user))
     return render(request, "organise/search.html", context)

@@ -25,7 +25,6 @@ from django.core.cache import cache
 from django.db import DatabaseError, close_old_connections, connection, transaction
 from django.utils import timezone
 
-from conversations import events
 from conversations.llm.base import (
     ChatMessage,
     ProviderError,
@@ -39,6 +38,7 @@ from conversations.llm.titles import generate_title
 from conversations.models import Conversation, Message
 from conversations.selectors import message_path
 from conversations.services import make_preview
+from core import events
 
 logger = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@ from django.db import connections, models
 from django.db.models import Q
 from django.utils import timezone
 
-from chatbot.ids import new_conversation_id, new_message_id
+from core.ids import new_conversation_id, new_message_id
 
 METADATA_MAX_KEYS = 16
 METADATA_MAX_KEY_CHARS = 64

@@ -9,8 +9,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from conversations import events, services
+from conversations import services
 from conversations.models import Conversation, ModerationEvent
+from core import events
 
 REASON_MAX_CHARS = ModerationEvent._meta.get_field("reason").max_length
 

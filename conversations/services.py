@@ -7,7 +7,6 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from conversations import events
 from conversations.models import (
     METADATA_MAX_KEY_CHARS,
     METADATA_MAX_KEYS,
@@ -17,23 +16,25 @@ from conversations.models import (
     Conversation,
     Message,
 )
+from core import events
+from core.errors import DomainError
 
 
-class ConversationError(Exception):
+class ConversationError(DomainError):
     """A request the conversation's state refuses; `code` names the reason for every door."""
 
     code = "conversation_error"
 
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
-
 
 class ConversationNotOpen(ConversationError):
+    status_code = 403
+    error_type = "permission_error"
     code = "conversation_not_open"
 
 
 class GenerationInProgress(ConversationError):
+    status_code = 409
+    error_type = "conflict_error"
     code = "generation_in_progress"
 
 
@@ -42,6 +43,7 @@ class ConversationFull(ConversationError):
 
 
 class MessageTooLong(ConversationError):
+    status_code = 413
     code = "message_too_long"
 
 

@@ -2,26 +2,24 @@
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from functools import wraps
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib import messages as flash
-from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import Resolver404, resolve, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect, push_url, reswap, retarget
-from django_htmx.middleware import HtmxDetails
 
 from conversations import selectors, services
 from conversations.models import Conversation, Message
 from conversations.selectors import InvalidCursor, Page
+from core.http import HtmxHttpRequest, is_partial, login_required
 
 SIDEBAR_PAGE = 50
 PINNED_LIMIT = 100
@@ -33,30 +31,6 @@ ERROR_STATUS = {
     services.ConversationFull: 400,
     services.MessageTooLong: 413,
 }
-
-
-class HtmxHttpRequest(HttpRequest):
-    htmx: HtmxDetails
-
-
-def login_required(view):
-    """Send anonymous visitors to the login page (HTMX requests with a client redirect)."""
-
-    @wraps(view)
-    def wrapper(request: HtmxHttpRequest, *args, **kwargs):
-        if request.user.is_authenticated:
-            return view(request, *args, **kwargs)
-        if request.htmx:
-            login = reverse(settings.LOGIN_URL)
-            back = urlencode({"next": request.htmx.current_url_abs_path or "/"})
-            return HttpResponseClientRedirect(f"{login}?{back}")
-        return redirect_to_login(request.get_full_path())
-
-    return wrapper
-
-
-def _is_partial(request: HtmxHttpRequest) -> bool:
-    return bool(request.htmx) and not request.htmx.history_restore_request
 
 
 def _current_public_id(request: HtmxHttpRequest) -> str | None:
@@ -158,7 +132,7 @@ def sidebar(request: HtmxHttpRequest) -> HttpResponse:
         context = sidebar_context(request, cursor=cursor)
     except InvalidCursor:
         return HttpResponseBadRequest("Invalid cursor.")
-    if not _is_partial(request):
+    if not is_partial(request):
         return render(request, "conversations/chat.html", context | _chat_context(None))
     name = "conversation-page" if cursor else "conversation-list"
     return render(request, f"conversations/_sidebar.html#{name}", context)
@@ -169,7 +143,7 @@ def _archived_response(request: HtmxHttpRequest, *, cursor: str | None) -> HttpR
         user=request.user, cursor=cursor, archived=True, limit=SIDEBAR_PAGE
     )
     context = {"archived": page.items, "archived_next": page.next_cursor}
-    if _is_partial(request) and cursor:
+    if is_partial(request) and cursor:
         return render(request, "conversations/archived.html#archived-page", context)
     return render(request, "conversations/archived.html", context | sidebar_context(request))
 
@@ -232,7 +206,7 @@ def _thread_context(conversation: Conversation, *, before: Message | None = None
 def home(request: HtmxHttpRequest) -> HttpResponse:
     """Show an empty chat pane; the conversation is created with its first message."""
     context = _chat_context(None)
-    if _is_partial(request):
+    if is_partial(request):
         return render(request, "conversations/chat.html#chat-pane", context)
     return render(request, "conversations/chat.html", context | sidebar_context(request))
 
@@ -249,7 +223,7 @@ def conversation_detail(request: HtmxHttpRequest, public_id: str) -> HttpRespons
     if before_id := request.GET.get("before"):
         before = _message_in(request, conversation, before_id)
     context = _thread_context(conversation, before=before)
-    if _is_partial(request):
+    if is_partial(request):
         return render(request, "conversations/chat.html#chat-pane", context)
     return render(request, "conversations/chat.html", context | sidebar_context(request))
 
@@ -257,7 +231,7 @@ def conversation_detail(request: HtmxHttpRequest, public_id: str) -> HttpRespons
 def _missing(request: HtmxHttpRequest) -> HttpResponse:
     """Say the conversation is gone (deleted in another tab, or never existed)."""
     context = _chat_context(None, missing=True)
-    if _is_partial(request):
+    if is_partial(request):
         return render(request, "conversations/chat.html#chat-pane", context, status=404)
     return render(
         request, "conversations/chat.html", context | sidebar_context(request), status=404
@@ -283,7 +257,7 @@ def _composer_error(
         "client_id": request.POST.get("client_id", ""),
         "selected_model": request.POST.get("model", ""),
     }
-    if _is_partial(request):
+    if is_partial(request):
         busy = isinstance(exc, services.GenerationInProgress)
         context = _chat_context(conversation, generating=busy, **composer)
         response = render(request, "conversations/chat.html#composer", context, status=status)
@@ -316,7 +290,7 @@ def send_new(request: HtmxHttpRequest) -> HttpResponse:
     except (services.ConversationError, ValidationError) as exc:
         return _composer_error(request, None, exc)
     url = reverse("conversation", args=[conversation.public_id])
-    if not _is_partial(request):
+    if not is_partial(request):
         return redirect(url)
     entries = [(result.user_message, 1, 1), (result.assistant_message, 1, 1)]
     context = _chat_context(conversation, entries=entries, refresh_sidebar=True)
@@ -330,7 +304,7 @@ def thread_messages(request: HtmxHttpRequest, public_id: str) -> HttpResponse:
     if request.method == "POST":
         return send(request, public_id)
     conversation = selectors.conversation_get_for_user(user=request.user, public_id=public_id)
-    if not _is_partial(request):
+    if not is_partial(request):
         url = reverse("conversation", args=[conversation.public_id])
         before_id = request.GET.get("before")
         return redirect(f"{url}?before={before_id}" if before_id else url)
@@ -350,7 +324,7 @@ def send(request: HtmxHttpRequest, public_id: str) -> HttpResponse:
         result = services.message_send(conversation=conversation, **_send_fields(request))
     except (services.ConversationError, ValidationError) as exc:
         return _composer_error(request, conversation, exc)
-    if not _is_partial(request):
+    if not is_partial(request):
         return redirect("conversation", public_id=conversation.public_id)
     messages = [result.user_message, result.assistant_message]
     context = _chat_context(conversation, entries=_entries(conversation, messages))
@@ -366,7 +340,7 @@ def stop(request: HtmxHttpRequest, public_id: str) -> HttpResponse:
     message = selectors.message_generating(conversation=conversation)
     if message is not None:
         services.message_stop(message=message)
-    if _is_partial(request):
+    if is_partial(request):
         return HttpResponse(status=204)
     return redirect("conversation", public_id=conversation.public_id)
 
@@ -374,7 +348,7 @@ def stop(request: HtmxHttpRequest, public_id: str) -> HttpResponse:
 def _branch_response(request: HtmxHttpRequest, conversation: Conversation) -> HttpResponse:
     """Re-render the thread after the active branch changed."""
     conversation.refresh_from_db()
-    if not _is_partial(request):
+    if not is_partial(request):
         return redirect("conversation", public_id=conversation.public_id)
     # The composer follows on its own: app.js shows Stop while a reply is in progress.
     return render(request, "conversations/chat.html#message-list", _thread_context(conversation))
@@ -382,7 +356,7 @@ def _branch_response(request: HtmxHttpRequest, conversation: Conversation) -> Ht
 
 def _branch_error(request: HtmxHttpRequest, conversation: Conversation, exc) -> HttpResponse:
     status = next((s for cls, s in ERROR_STATUS.items() if isinstance(exc, cls)), 400)
-    if not _is_partial(request):
+    if not is_partial(request):
         flash.error(request, _error_text(exc))
         return redirect("conversation", public_id=conversation.public_id)
     context = _chat_context(conversation, error=_error_text(exc))
@@ -456,7 +430,7 @@ def rename(request: HtmxHttpRequest, public_id: str) -> HttpResponse:
     context = {"conv": conversation, "current_id": _current_public_id(request)}
     if request.method == "GET":
         context |= {"renaming": True, "rename_value": conversation.title}
-        if _is_partial(request):
+        if is_partial(request):
             return render(request, "conversations/_sidebar.html#conversation-row", context)
         return render(
             request,
@@ -470,7 +444,7 @@ def rename(request: HtmxHttpRequest, public_id: str) -> HttpResponse:
         services.conversation_rename(conversation=conversation, title=value)
     except ValidationError as exc:
         error = {"renaming": True, "rename_value": value, "rename_error": _error_text(exc)}
-        if _is_partial(request):
+        if is_partial(request):
             return render(
                 request,
                 "conversations/_sidebar.html#conversation-row",
@@ -486,7 +460,7 @@ def rename(request: HtmxHttpRequest, public_id: str) -> HttpResponse:
             | error,
             status=400,
         )
-    if not _is_partial(request):
+    if not is_partial(request):
         return _back(request, conversation)
     return render(request, "conversations/_sidebar.html#conversation-row", context)
 
@@ -499,7 +473,7 @@ def pin(request: HtmxHttpRequest, public_id: str) -> HttpResponse:
     services.conversation_set_pinned(
         conversation=conversation, pinned=request.POST.get("pinned") == "1"
     )
-    if not _is_partial(request):
+    if not is_partial(request):
         return _back(request, conversation)
     return _render_sidebar(request)
 
@@ -511,7 +485,7 @@ def archive(request: HtmxHttpRequest, public_id: str) -> HttpResponse:
     conversation = selectors.conversation_get_for_user(user=request.user, public_id=public_id)
     archived_now = request.POST.get("archived") == "1"
     services.conversation_set_archived(conversation=conversation, archived=archived_now)
-    if not _is_partial(request):
+    if not is_partial(request):
         flash.success(
             request, "Conversation archived." if archived_now else "Conversation restored."
         )
@@ -526,12 +500,12 @@ def delete(request: HtmxHttpRequest, public_id: str) -> HttpResponse:
     conversation = selectors.conversation_get_for_user(user=request.user, public_id=public_id)
     if request.method == "GET":
         context = {"conv": conversation}
-        if _is_partial(request):
+        if is_partial(request):
             return render(request, "conversations/delete.html#delete-dialog", context)
         return render(request, "conversations/delete.html", context | sidebar_context(request))
     was_open = _current_public_id(request) == conversation.public_id
     services.conversation_delete(conversation=conversation)
-    if not _is_partial(request):
+    if not is_partial(request):
         flash.success(request, "Conversation deleted.")
         return redirect("home")
     if was_open:

@@ -2,7 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from chatbot.ids import new_project_id
+from core.ids import new_project_id
 
 
 class Project(models.Model):

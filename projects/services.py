@@ -4,8 +4,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from conversations import events
 from conversations.models import Conversation
+from core import events
 from projects.models import Project
 
 TITLE_MAX_CHARS = 200

@@ -12,16 +12,13 @@ from django_htmx.http import HttpResponseClientRedirect
 from conversations import selectors as conversation_selectors
 from conversations import services as conversation_services
 from conversations.selectors import InvalidCursor
-from conversations.views import HtmxHttpRequest, group_label, group_rows, login_required
+from conversations.views import group_label, group_rows
+from core.http import HtmxHttpRequest, is_partial, login_required
 from projects import selectors, services
 from projects.forms import ProjectDeleteForm, ProjectForm
 
 PAGE_SIZE = 50
 SIDEBAR_CONVERSATIONS = 5
-
-
-def _is_partial(request: HtmxHttpRequest) -> bool:
-    return bool(request.htmx) and not request.htmx.history_restore_request
 
 
 def _apply_errors(form, exc: ValidationError) -> None:
@@ -75,7 +72,7 @@ def project_detail(request: HtmxHttpRequest, public_id: str) -> HttpResponse:
         "groups": group_rows(page.items, previous_label=previous),
         "next_cursor": page.next_cursor,
     }
-    if cursor and _is_partial(request):
+    if cursor and is_partial(request):
         return render(request, "projects/detail.html#project-page", context)
     return render(request, "projects/detail.html", context)
 
@@ -122,7 +119,7 @@ def project_delete(request: HtmxHttpRequest, public_id: str) -> HttpResponse:
             return HttpResponseClientRedirect(reverse("projects"))
         return redirect("projects")
     context = {"project": project, "form": form}
-    if _is_partial(request) and request.method == "GET":
+    if is_partial(request) and request.method == "GET":
         return render(request, "projects/delete.html#project-delete-dialog", context)
     return render(request, "projects/delete.html", context, status=400 if form.errors else 200)
 
@@ -153,7 +150,7 @@ def conversation_move(request: HtmxHttpRequest, public_id: str) -> HttpResponse:
             "conv": conversation,
             "projects": list(selectors.project_list_for_user(user=request.user)),
         }
-        if _is_partial(request):
+        if is_partial(request):
             return render(request, "projects/move.html#move-dialog", context)
         return render(request, "projects/move.html", context)
     target = request.POST.get("project", "")

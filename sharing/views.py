@@ -15,7 +15,8 @@ from conversations.selectors import (
     conversation_get_for_user,
     message_get_for_user,
 )
-from conversations.views import HtmxHttpRequest, login_required, sidebar_context
+from conversations.views import sidebar_context
+from core.http import HtmxHttpRequest, login_required
 from sharing import selectors, services
 from sharing.forms import ShareForm
 from sharing.models import ShareLink

@@ -16,12 +16,12 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, connection, transaction
 
-from conversations import events
 from conversations.models import TITLE_MAX_CHARS, Conversation, Message
 from conversations.services import make_preview, validate_metadata
 from conversations.transfer import export
 from conversations.transfer.chatgpt import chatgpt_conversation, label
 from conversations.transfer.tree import ImportedConversation, ImportedMessage, Malformed
+from core import events
 from projects.models import Project
 from projects.services import project_create
 

@@ -8,8 +8,8 @@ from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from django.test import AsyncClient
 
-from conversations import events
 from conversations.models import Message
+from core import events
 from tests.api.conftest import finished_turn, in_progress_row, make_key
 from tests.factories import ConversationFactory
 

@@ -5,9 +5,10 @@ from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from django.test import Client
 
-from conversations import events, generation
+from conversations import generation
 from conversations.models import Message
 from conversations.services import message_send
+from core import events
 from tests.engine.conftest import frames_until, open_socket, session_cookie, wait_final
 from tests.factories import ConversationFactory
 

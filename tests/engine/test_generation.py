@@ -211,7 +211,7 @@ async def test_stop_seen_through_the_flag_when_the_event_is_lost(
     fake_openai.tokens = [f" w{i}" for i in range(200)]
     fake_openai.token_delay = 0.005
     # The stop event never arrives (as if the channel layer dropped it).
-    monkeypatch.setattr("conversations.events.generation_stop", lambda **kwargs: None)
+    monkeypatch.setattr("core.events.generation_stop", lambda **kwargs: None)
     conversation = await database_sync_to_async(ConversationFactory)(owner=owner)
     result = await database_sync_to_async(message_send)(conversation=conversation, content="Go")
     await asyncio.sleep(0.2)
