@@ -156,7 +156,7 @@ def main(argv=None) -> None:
     from django.core.management import call_command
     from django.db import connection
 
-    from conversations.transfer.importer import import_file
+    from organise.transfer.importer import import_file
 
     call_command("migrate", verbosity=0)
     users = get_user_model().objects

@@ -1,4 +1,4 @@
-"""Time full-text search (conversations.search.conversation_search) as the data grows.
+"""Time full-text search (organise.search.conversation_search) as the data grows.
 
 Run from the project root against a database of its own (it adds benchmark data):
 
@@ -48,8 +48,8 @@ def setup_django() -> None:
 
 
 def top_up(total: int, per_conversation: int) -> None:
-    from bench.datagen import MessageRange, bench_data_generate
     from conversations.models import Message
+    from organise.benchdata import MessageRange, bench_data_generate
 
     have = Message.objects.count()
     missing = total - have
@@ -74,7 +74,7 @@ def measure(repeat: int) -> dict[str, tuple[float, float, float]]:
     """Return {kind: (p50 ms, p99 ms, mean results)} over every query of that kind."""
     from django.contrib.auth import get_user_model
 
-    from conversations.search import conversation_search
+    from organise.search import conversation_search
 
     user = get_user_model().objects.get(username="searchbench1")
     figures = {}

@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "projects",
     "conversations",
     "sharing",
+    "organise",
 ]
 
 MIDDLEWARE = [

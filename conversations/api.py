@@ -25,7 +25,6 @@ from accounts.authentication import BEARER_CHALLENGE, ApiKeyAuthentication
 from accounts.throttling import GenerationThrottle, WriteThrottle
 from chatbot.api_errors import ERROR_EXAMPLES, error_body, error_responses
 from conversations import selectors, services
-from conversations.bulk import conversations_bulk_delete
 from conversations.models import (
     METADATA_MAX_KEY_CHARS,
     METADATA_MAX_KEYS,
@@ -34,8 +33,9 @@ from conversations.models import (
     Conversation,
     Message,
 )
-from conversations.search import conversation_search
 from core import events
+from organise.bulk import conversations_bulk_delete
+from organise.search import conversation_search
 from projects.api import PROJ_ID
 from projects.selectors import project_get_for_user
 

@@ -6,6 +6,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from chatbot.api_errors import error_responses
+from organise import services as organise_services
 from projects import selectors, services
 
 PROJ_ID = "proj_5c4b3a291807f6e5d4c3b2a190f8e7d6c5b4a3928170f6e5"
@@ -137,5 +138,7 @@ class ProjectDetailView(APIView):
     def delete(self, request, public_id):
         project = selectors.project_get_for_user(user=request.user, public_id=public_id)
         query = parse(ProjectDeleteQuery, request.query_params.dict())
-        services.project_delete(project=project, delete_conversations=query["delete_conversations"])
+        organise_services.project_delete(
+            project=project, delete_conversations=query["delete_conversations"]
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)

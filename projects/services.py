@@ -4,7 +4,6 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from conversations.models import Conversation
 from core import events
 from projects.models import Project
 
@@ -62,19 +61,9 @@ def project_update(
     return project
 
 
-def project_delete(*, project: Project, delete_conversations: bool) -> int:
-    """Delete a project; its conversations go too or stay, outside any project.
-
-    Return how many conversations were deleted (0 when they are kept).
-    """
+def project_delete(*, project: Project) -> None:
+    """Delete a project; the database takes its conversations out of it (DB_SET_NULL)."""
     with transaction.atomic():
-        conversations = Conversation.objects.filter(project=project)
-        deleted = 0
-        if delete_conversations:
-            # Messages and share links go with them in the database (DB_CASCADE).
-            deleted = conversations.delete()[1].get("conversations.Conversation", 0)
-        # Otherwise the database sets their project to NULL (DB_SET_NULL).
         project.delete()
         # One event for many rows: tabs re-fetch their sidebar whatever the row.
         _projects_changed(project.owner_id)
-    return deleted

@@ -2,12 +2,10 @@ from django.urls import path
 
 from projects import views
 
+# Mounted at /projects/ before organise.urls.project_urlpatterns, which serves the pages that
+# show or change a project's conversations.
 urlpatterns = [
     path("", views.project_list, name="projects"),
     path("new/", views.project_create, name="project-create"),
-    path("sidebar/", views.project_sidebar, name="project-sidebar"),
-    path("move/<str:public_id>/", views.conversation_move, name="conversation-move"),
-    path("<str:public_id>/", views.project_detail, name="project"),
     path("<str:public_id>/edit/", views.project_edit, name="project-edit"),
-    path("<str:public_id>/delete/", views.project_delete, name="project-delete"),
 ]

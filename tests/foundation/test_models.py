@@ -158,8 +158,8 @@ def test_full_conversation_refuses_more(owner, settings):
 
 def test_every_conversation_delete_path_handles_threads_deeper_than_sqlite_cascades(owner):
     # SQLite cascades the parent link one trigger level per message and stops at 1,000.
-    from conversations import bulk
-    from projects.services import project_delete
+    from organise import bulk
+    from organise.services import project_delete
     from tests.factories import ProjectFactory, deep_conversation
 
     project = ProjectFactory(owner=owner)

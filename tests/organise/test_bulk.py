@@ -3,13 +3,13 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.urls import reverse
 
-from conversations.bulk import (
+from conversations.models import Conversation, Message
+from organise.bulk import (
     MAX_BULK,
     conversations_bulk_archive,
     conversations_bulk_delete,
     conversations_bulk_move,
 )
-from conversations.models import Conversation, Message
 from tests.factories import ConversationFactory, MessageFactory, ProjectFactory
 
 

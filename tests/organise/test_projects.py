@@ -7,9 +7,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from conversations.models import Conversation, Message
+from organise.services import project_delete
 from projects.models import Project
 from projects.selectors import project_get_for_user, project_list_for_user
-from projects.services import project_create, project_delete, project_update
+from projects.services import project_create, project_update
 from tests.factories import ConversationFactory, MessageFactory, ProjectFactory
 
 

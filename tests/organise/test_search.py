@@ -5,7 +5,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from conversations.models import Message
-from conversations.search import START, Segment, conversation_search, fts5_query, segments
+from organise.search import START, Segment, conversation_search, fts5_query, segments
 from tests.factories import ConversationFactory, MessageFactory, ProjectFactory
 
 
@@ -149,7 +149,7 @@ def test_segments_split_on_markers():
 
 
 def test_search_ranks_only_the_newest_candidate_messages(owner, monkeypatch):
-    monkeypatch.setattr("conversations.search.CANDIDATES", 2)
+    monkeypatch.setattr("organise.search.CANDIDATES", 2)
     conversations = [ConversationFactory(owner=owner, title=f"Zoo {i}") for i in range(3)]
     for conversation in conversations:
         MessageFactory(conversation=conversation, content="a lemur appears")

@@ -9,12 +9,12 @@ from django.core.management import CommandError, call_command
 
 from conversations.models import Conversation, Message
 from conversations.selectors import message_path
-from conversations.transfer.export import (
+from organise.transfer.export import (
     conversation_export_json,
     conversation_export_markdown,
     user_export_zip,
 )
-from conversations.transfer.importer import ImportFileError, import_file
+from organise.transfer.importer import ImportFileError, import_file
 from tests.factories import ConversationFactory, MessageFactory, ProjectFactory
 
 FIXTURE = Path(__file__).parent / "fixtures" / "chatgpt_conversations.json"
@@ -233,8 +233,8 @@ def test_a_single_downloaded_conversation_imports(owner, outsider):
 def test_import_writes_a_conversation_in_a_fixed_number_of_queries(
     owner, django_assert_num_queries
 ):
-    from conversations.transfer.chatgpt import chatgpt_conversation
-    from conversations.transfer.importer import conversation_import
+    from organise.transfer.chatgpt import chatgpt_conversation
+    from organise.transfer.importer import conversation_import
 
     raw = json.loads(FIXTURE.read_text())[0]
     imported = chatgpt_conversation(raw)

@@ -18,10 +18,10 @@ from django.db import DatabaseError, connection, transaction
 
 from conversations.models import TITLE_MAX_CHARS, Conversation, Message
 from conversations.services import make_preview, validate_metadata
-from conversations.transfer import export
-from conversations.transfer.chatgpt import chatgpt_conversation, label
-from conversations.transfer.tree import ImportedConversation, ImportedMessage, Malformed
 from core import events
+from organise.transfer import export
+from organise.transfer.chatgpt import chatgpt_conversation, label
+from organise.transfer.tree import ImportedConversation, ImportedMessage, Malformed
 from projects.models import Project
 from projects.services import project_create
 

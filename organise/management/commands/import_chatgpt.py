@@ -2,7 +2,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from conversations.transfer.importer import ImportFileError, import_file
+from organise.transfer.importer import ImportFileError, import_file
 
 
 class Command(BaseCommand):

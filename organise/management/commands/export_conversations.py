@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from conversations.models import Conversation
-from conversations.transfer.export import user_export_zip
+from organise.transfer.export import user_export_zip
 
 
 class Command(BaseCommand):

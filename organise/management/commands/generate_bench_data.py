@@ -2,7 +2,7 @@ import argparse
 
 from django.core.management.base import BaseCommand, CommandError
 
-from bench.datagen import MessageRange, bench_data_generate
+from organise.benchdata import MessageRange, bench_data_generate
 
 
 def _count(text: str) -> int:

@@ -319,7 +319,7 @@ def _check_columns() -> None:
         missing = {f.column for f in model._meta.concrete_fields} - set(columns)
         if missing:
             raise RuntimeError(
-                f"bench.datagen does not fill {model.__name__} columns: {sorted(missing)}"
+                f"organise.benchdata does not fill {model.__name__} columns: {sorted(missing)}"
             )
 
 

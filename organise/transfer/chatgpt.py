@@ -4,7 +4,7 @@ import re
 from datetime import UTC, datetime
 
 from conversations.models import TITLE_MAX_CHARS, Message
-from conversations.transfer.tree import ImportedConversation, ImportedMessage, Malformed
+from organise.transfer.tree import ImportedConversation, ImportedMessage, Malformed
 
 ROLES = {
     "user": Message.Role.USER,

@@ -1,4 +1,4 @@
-"""Moving history around: search, bulk actions, export and import pages."""
+"""Moving history around: search, bulk actions, export and import, projects' conversations."""
 
 import json
 from datetime import datetime, time, timedelta
@@ -7,27 +7,34 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib import messages as flash
 from django.core.exceptions import ValidationError
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect
 
-from conversations import bulk, selectors, services
-from conversations.search import conversation_search
-from conversations.transfer.export import (
+from conversations import selectors, services
+from conversations.selectors import InvalidCursor
+from conversations.views import THREAD_PAGE, group_label, group_rows
+from core.http import HtmxHttpRequest, is_partial, login_required
+from organise import bulk
+from organise import services as organise_services
+from organise.search import conversation_search
+from organise.transfer.export import (
     conversation_export_json,
     conversation_export_markdown,
     export_filename,
     user_export_zip,
 )
-from conversations.transfer.importer import ImportFileError, import_file
-from conversations.views import THREAD_PAGE
-from core.http import HtmxHttpRequest, is_partial, login_required
+from organise.transfer.importer import ImportFileError, import_file
+from projects.forms import ProjectDeleteForm
 from projects.selectors import project_get_for_user, project_list_for_user
 
 BULK_ACTIONS = ("archive", "unarchive", "delete", "move")
 MAX_IMPORT_BYTES = 1024 * 1024 * 1024
+PROJECT_PAGE_SIZE = 50
+SIDEBAR_CONVERSATIONS = 5
 
 
 def _tristate(value: str | None) -> bool | None:
@@ -231,4 +238,93 @@ def data_settings(request: HtmxHttpRequest) -> HttpResponse:
             except ImportFileError as exc:
                 context["error"] = str(exc)
         status = 400 if "error" in context else 200
-    return render(request, "conversations/data_settings.html", context, status=status)
+    return render(request, "organise/data_settings.html", context, status=status)
+
+
+# --- Projects and their conversations ------------------------------------------------------
+
+
+@require_GET
+@login_required
+def project_detail(request: HtmxHttpRequest, public_id: str) -> HttpResponse:
+    """Show a project and its conversations in the sidebar's date groups (keyset pages)."""
+    project = project_get_for_user(user=request.user, public_id=public_id)
+    cursor = request.GET.get("cursor") or None
+    try:
+        page = selectors.conversation_list_for_sidebar(
+            user=request.user, project=project, cursor=cursor, limit=PROJECT_PAGE_SIZE
+        )
+    except InvalidCursor:
+        return HttpResponseBadRequest("Invalid cursor.")
+    previous = None
+    if cursor:
+        updated_at, _pk = selectors.decode_cursor(cursor)
+        previous = group_label(updated_at, timezone.localdate())
+    context = {
+        "project": project,
+        "groups": group_rows(page.items, previous_label=previous),
+        "next_cursor": page.next_cursor,
+    }
+    if cursor and is_partial(request):
+        return render(request, "projects/detail.html#project-page", context)
+    return render(request, "projects/detail.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def project_delete(request: HtmxHttpRequest, public_id: str) -> HttpResponse:
+    """Ask whether to keep or delete the project's conversations, then delete it."""
+    project = project_get_for_user(user=request.user, public_id=public_id)
+    form = ProjectDeleteForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        delete_conversations = form.cleaned_data["conversations"] == "delete"
+        deleted = organise_services.project_delete(
+            project=project, delete_conversations=delete_conversations
+        )
+        if delete_conversations:
+            flash.success(request, f"Project deleted with {deleted} conversation(s).")
+        else:
+            flash.success(request, "Project deleted; its conversations were kept.")
+        if request.htmx:
+            return HttpResponseClientRedirect(reverse("projects"))
+        return redirect("projects")
+    context = {"project": project, "form": form}
+    if is_partial(request) and request.method == "GET":
+        return render(request, "projects/delete.html#project-delete-dialog", context)
+    return render(request, "projects/delete.html", context, status=400 if form.errors else 200)
+
+
+@require_GET
+@login_required
+def project_sidebar(request: HtmxHttpRequest) -> HttpResponse:
+    """Return the sidebar's Projects section: each project with its latest conversations."""
+    # Queries: session, user, projects with counts, their latest conversations.
+    projects = list(project_list_for_user(user=request.user))
+    latest = selectors.conversation_latest_by_project(
+        user=request.user, projects=projects, per_project=SIDEBAR_CONVERSATIONS
+    )
+    for project in projects:
+        project.latest = latest[project.pk]
+    return render(request, "projects/_sidebar.html#project-section", {"projects": projects})
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def conversation_move(request: HtmxHttpRequest, public_id: str) -> HttpResponse:
+    """Ask which project a conversation belongs in (GET), then move it (POST)."""
+    conversation = selectors.conversation_get_for_user(user=request.user, public_id=public_id)
+    if request.method == "GET":
+        context = {
+            "conv": conversation,
+            "projects": list(project_list_for_user(user=request.user)),
+        }
+        if is_partial(request):
+            return render(request, "projects/move.html#move-dialog", context)
+        return render(request, "projects/move.html", context)
+    target = request.POST.get("project", "")
+    project = project_get_for_user(user=request.user, public_id=target) if target else None
+    services.conversation_set_project(conversation=conversation, project=project)
+    if request.htmx:
+        return render(request, "projects/_sidebar.html#refresh", {})
+    flash.success(request, f"Moved to {project.title}." if project else "Moved out of its project.")
+    return redirect("conversation", public_id=conversation.public_id)
