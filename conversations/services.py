@@ -408,9 +408,7 @@ def message_stop(*, message: Message) -> Message:
         conversation = Conversation.objects.only("public_id").get(pk=reply.conversation_id)
         if engine.is_running(reply.pk):
             # Seen by the engine at its next flush even if the event below is lost.
-            cache.set(
-                engine.stop_key(reply.pk), 1, timeout=settings.GENERATION_TIMEOUT * 2 + 60
-            )
+            cache.set(engine.stop_key(reply.pk), 1, timeout=settings.GENERATION_TIMEOUT * 2 + 60)
             events.generation_stop(message_public_id=reply.public_id)
             return reply
         reply.status = Message.Status.STOPPED

@@ -14,7 +14,6 @@ import time
 from channels.layers import get_channel_layer
 from django.conf import settings
 
-from conversations.engine import store
 from conversations.engine.db import engine_db
 from conversations.engine.state import (
     HEARTBEAT_INTERVAL,
@@ -22,6 +21,13 @@ from conversations.engine.state import (
     Generation,
     mark_alive,
     running,
+)
+from conversations.engine.store import (
+    ABANDONED_REASON,
+    conversation_save_title,
+    reply_finish,
+    reply_flush,
+    reply_prepare,
 )
 from conversations.engine.titles import generate_title
 from conversations.llm import ProviderError, TextDelta, Usage, get_provider
@@ -38,7 +44,7 @@ Outcome = tuple[str, str]
 
 async def run_generation(message_id: int, *, db=engine_db) -> None:
     """Generate one reply and leave its row in a final status."""
-    gen = await db(store.reply_prepare)(message_id)
+    gen = await db(reply_prepare)(message_id)
     if gen is None:
         return
     running[message_id] = gen
@@ -47,7 +53,7 @@ async def run_generation(message_id: int, *, db=engine_db) -> None:
     try:
         status, reason = await _stream(gen, db)
     except asyncio.CancelledError:
-        status, reason = Message.Status.INCOMPLETE, store.ABANDONED_REASON
+        status, reason = Message.Status.INCOMPLETE, ABANDONED_REASON
         await asyncio.shield(_end(gen, db, status, reason))
         raise
     except Exception:
@@ -146,7 +152,7 @@ async def _flush(gen: Generation, db, ended: asyncio.Event) -> None:
         last = time.monotonic()
         text = gen.text if len(gen.text) > written else None
         try:
-            keep_going = await db(store.reply_flush)(gen, text)
+            keep_going = await db(reply_flush)(gen, text)
         except Exception as exc:  # noqa: BLE001 - the final write still stores the text
             logger.warning("Could not write the partial reply %s: %s", gen.public_id, exc)
             continue
@@ -191,7 +197,7 @@ async def _listen_for_stop(gen: Generation) -> None:
 
 
 async def _end(gen: Generation, db, status: str, reason: str) -> None:
-    final_status = await db(store.reply_finish)(gen, status, reason)
+    final_status = await db(reply_finish)(gen, status, reason)
     logger.info(
         "Reply %s ended %s: %d chars, %d database writes, %.2fs",
         gen.public_id,
@@ -208,7 +214,7 @@ async def _end(gen: Generation, db, status: str, reason: str) -> None:
 
 async def _give_title(gen: Generation, db) -> None:
     title = await generate_title(gen.title_source)
-    if await db(store.conversation_save_title)(gen.conversation_id, title):
+    if await db(conversation_save_title)(gen.conversation_id, title):
         await events.apublish(
             events.user_group(gen.owner_id),
             {
