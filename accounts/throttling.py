@@ -35,7 +35,7 @@ def parse_rate(rate: str | None) -> tuple[int, int] | None:
 
 
 def _cache():
-    return caches[getattr(settings, "THROTTLE_CACHE", "default")]
+    return caches[settings.THROTTLE_CACHE]
 
 
 def _count(bucket: str, rate: str | None) -> tuple[str | None, float | None]:

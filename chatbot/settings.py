@@ -6,6 +6,7 @@ and the offline demo model. See README.md for the production variables.
 
 import os
 import secrets
+import warnings
 from pathlib import Path
 
 import dj_database_url
@@ -42,7 +43,7 @@ def _secret_key() -> str:
     # A local run makes a key once and keeps it, so sessions survive restarts.
     path = VAR_DIR / "secret_key"
     if not path.exists():
-        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(secrets.token_urlsafe(50))
         path.chmod(0o600)
     return path.read_text().strip()
@@ -118,7 +119,8 @@ if DATABASE_URL:
             "timeout": 10,
         }
 else:
-    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    # SQLite creates the file, never its directory: a local run has VAR_DIR from the secret
+    # key; with SECRET_KEY set, VAR_DIR (or SQLITE_PATH's directory) must exist.
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
@@ -180,7 +182,9 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", VAR_DIR / "static"))
 # WhiteNoise serves static files from daphne too; finders make collectstatic optional.
 WHITENOISE_USE_FINDERS = True
-STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+# STATIC_ROOT exists once collectstatic has run; until then the finders serve every file and
+# WhiteNoise's warning about the missing directory says nothing useful.
+warnings.filterwarnings("ignore", message="No directory at: ", category=UserWarning)
 
 # Security. Production defaults switch on with DEBUG off; every one can be overridden.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -220,6 +224,8 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": ["accounts.throttling.WriteThrottle"],
     "EXCEPTION_HANDLER": "chatbot.api_errors.api_exception_handler",
 }
+# The cache alias the rate limit counters live in (a shared one when processes scale out).
+THROTTLE_CACHE = os.environ.get("THROTTLE_CACHE", "default")
 # Rate limits ("<count>/<s|min|hour|day>", "off" disables), counted per user over every
 # door and per API key; see accounts/throttling.py.
 API_WRITE_RATE = os.environ.get("API_WRITE_RATE", "120/min")
@@ -253,6 +259,12 @@ OPENAI_API_KEY = os.environ.get("OPENAI_API_KEY", "")
 OPENAI_BASE_URL = os.environ.get("OPENAI_BASE_URL", "") or None
 CHAT_MODELS = envlist("CHAT_MODELS", "gpt-4o-mini" if OPENAI_API_KEY else "demo")
 TITLE_MODEL = os.environ.get("TITLE_MODEL", "") or CHAT_MODELS[0]
+# Seconds to open a connection to the model endpoint, and how often the SDK retries a
+# connection error or 5xx before the first token.
+OPENAI_CONNECT_TIMEOUT = float(os.environ.get("OPENAI_CONNECT_TIMEOUT", 10))
+OPENAI_MAX_RETRIES = envint("OPENAI_MAX_RETRIES", 2)
+# Seconds between two words of the offline demo model's reply (0 streams at once).
+DEMO_TOKEN_DELAY = float(os.environ.get("DEMO_TOKEN_DELAY", 0.03))
 # Seconds without a token before a reply is cut off as incomplete.
 GENERATION_TIMEOUT = float(os.environ.get("GENERATION_TIMEOUT", 60))
 # How often partial text is written to the database while streaming.

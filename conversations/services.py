@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from conversations import engine
 from conversations.models import (
     METADATA_MAX_KEY_CHARS,
     METADATA_MAX_KEYS,
@@ -311,9 +312,7 @@ def _append_turn(
 
 
 def _start_generation(message_id: int) -> None:
-    from conversations import generation
-
-    generation.start_generation(message_id)
+    engine.start_generation(message_id)
 
 
 def message_append(
@@ -402,22 +401,18 @@ def message_stop(*, message: Message) -> Message:
     """
     from django.core.cache import cache
 
-    from conversations import generation
-
     with transaction.atomic():
         reply = Message.objects.select_for_update().get(pk=message.pk)
         if reply.status != Message.Status.IN_PROGRESS:
             return reply
         conversation = Conversation.objects.only("public_id").get(pk=reply.conversation_id)
-        if generation.is_running(reply.pk):
+        if engine.is_running(reply.pk):
             # Seen by the engine at its next flush even if the event below is lost.
-            cache.set(
-                generation.stop_key(reply.pk), 1, timeout=settings.GENERATION_TIMEOUT * 2 + 60
-            )
+            cache.set(engine.stop_key(reply.pk), 1, timeout=settings.GENERATION_TIMEOUT * 2 + 60)
             events.generation_stop(message_public_id=reply.public_id)
             return reply
         reply.status = Message.Status.STOPPED
-        reply.status_reason = generation.STOPPED_REASON
+        reply.status_reason = engine.STOPPED_REASON
         reply.updated_at = timezone.now()
         reply.save(update_fields=["status", "status_reason", "updated_at"])
         events.publish_on_commit(

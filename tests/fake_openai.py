@@ -203,7 +203,7 @@ def fake_openai_server():
 @pytest.fixture
 def fake_openai(fake_openai_server, settings):
     """Yield the fake upstream, with the settings pointing every model at it."""
-    from conversations.llm.base import reset_providers
+    from conversations.llm import reset_providers
 
     fake_openai_server.reset()
     settings.OPENAI_API_KEY = "sk-test"

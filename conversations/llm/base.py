@@ -1,11 +1,13 @@
 """The provider protocol: stream text deltas of a chat reply, then report usage."""
 
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from functools import cache
 from typing import Protocol, TypedDict
 
 DEMO_MODEL = "demo"
+TITLE_MAX_WORDS = 6
+TITLE_MAX_CHARS = 60
 
 
 class ChatMessage(TypedDict):
@@ -49,27 +51,21 @@ class Provider(Protocol):
         """Return a short non-streamed reply (used for titles)."""
         ...
 
-
-@cache
-def get_provider(model: str) -> Provider:
-    """Return the provider that serves `model` (built once per model name)."""
-    if model == DEMO_MODEL:
-        from conversations.llm.demo import DemoProvider
-
-        return DemoProvider(model)
-    from conversations.llm.openai import OpenAIProvider
-
-    return OpenAIProvider(model)
-
-
-def reset_providers() -> None:
-    """Forget built providers so changed settings take effect (tests)."""
-    from conversations.llm import openai
-
-    get_provider.cache_clear()
-    openai.reset_clients()
+    async def aclose(self) -> None:
+        """Release what the provider holds on the running event loop (before it ends)."""
+        ...
 
 
 def estimate_tokens(text: str) -> int:
     """Return a rough token count (about four characters a token)."""
     return (len(text) + 3) // 4 if text else 0
+
+
+def derive_title(text: str) -> str:
+    """Return a short title from the first words of a message."""
+    first_line = next((line for line in text.strip().splitlines() if line.strip()), "")
+    words = re.sub(r"[#*_`>\[\]()]+", " ", first_line).split()
+    title = " ".join(words[:TITLE_MAX_WORDS]).strip(" .,:;!?-")
+    if len(title) > TITLE_MAX_CHARS:
+        title = title[: TITLE_MAX_CHARS - 1].rstrip() + "…"
+    return title[:1].upper() + title[1:] if title else "New chat"

@@ -6,20 +6,14 @@ from collections.abc import AsyncIterator
 
 from django.conf import settings
 
-from conversations.llm.base import ChatMessage, StreamEvent, TextDelta, Usage, estimate_tokens
-
-TITLE_MAX_WORDS = 6
-TITLE_MAX_CHARS = 60
-
-
-def derive_title(text: str) -> str:
-    """Return a short title from the first words of a message."""
-    first_line = next((line for line in text.strip().splitlines() if line.strip()), "")
-    words = re.sub(r"[#*_`>\[\]()]+", " ", first_line).split()
-    title = " ".join(words[:TITLE_MAX_WORDS]).strip(" .,:;!?-")
-    if len(title) > TITLE_MAX_CHARS:
-        title = title[: TITLE_MAX_CHARS - 1].rstrip() + "…"
-    return title[:1].upper() + title[1:] if title else "New chat"
+from conversations.llm.base import (
+    ChatMessage,
+    StreamEvent,
+    TextDelta,
+    Usage,
+    derive_title,
+    estimate_tokens,
+)
 
 
 def compose_reply(question: str) -> str:
@@ -58,7 +52,7 @@ class DemoProvider:
         """Yield the demo reply word by word with a small delay."""
         question = next((m["content"] for m in reversed(messages) if m["role"] == "user"), "")
         reply = compose_reply(question)
-        delay = getattr(settings, "DEMO_TOKEN_DELAY", 0.03)
+        delay = settings.DEMO_TOKEN_DELAY
         for piece in re.findall(r"\S+\s*|\s+", reply):
             if delay:
                 await asyncio.sleep(delay)
@@ -73,3 +67,6 @@ class DemoProvider:
         """Return a title-like line derived from the last user message."""
         question = next((m["content"] for m in reversed(messages) if m["role"] == "user"), "")
         return derive_title(question)
+
+    async def aclose(self) -> None:
+        """Hold nothing: there is nothing to release."""

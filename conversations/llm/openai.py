@@ -45,9 +45,9 @@ def _build_client() -> openai.AsyncOpenAI:
         # Read timeout is the longest silence between two chunks; the engine enforces its own
         # GENERATION_TIMEOUT on top, so a stuck stream never outlives it.
         timeout=openai.Timeout(
-            settings.GENERATION_TIMEOUT + 5, connect=getattr(settings, "OPENAI_CONNECT_TIMEOUT", 10)
+            settings.GENERATION_TIMEOUT + 5, connect=settings.OPENAI_CONNECT_TIMEOUT
         ),
-        max_retries=getattr(settings, "OPENAI_MAX_RETRIES", 2),
+        max_retries=settings.OPENAI_MAX_RETRIES,
     )
 
 
@@ -137,3 +137,7 @@ class OpenAIProvider:
         if not response.choices:
             raise ProviderError("The model returned no choices.")
         return response.choices[0].message.content or ""
+
+    async def aclose(self) -> None:
+        """Close the running loop's client (shared by every OpenAI model on that loop)."""
+        await close_client()

@@ -77,7 +77,7 @@ async def frames_until(communicator, predicate, timeout: float = 10) -> list[str
 def close_engine_connections(django_db_setup, django_db_blocker):
     """Close the engine threads' connections before the test database is dropped."""
     yield
-    from conversations.generation import close_db_connections
+    from conversations.engine import close_db_connections
 
     with django_db_blocker.unblock():
         close_db_connections()

@@ -5,7 +5,7 @@ from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from django.test import Client
 
-from conversations import generation
+from conversations import engine
 from conversations.models import Message
 from conversations.services import message_send
 from core import events
@@ -52,7 +52,7 @@ async def test_reply_streams_in_coalesced_frames_and_ends_with_final_frame(
     result = await send(conversation)
     reply = result.assistant_message
     frames = await frames_until(communicator, is_final(reply.public_id))
-    await generation.wait_for_running()
+    await engine.wait_for_running()
     await communicator.disconnect()
 
     created, *streamed = frames
@@ -78,7 +78,7 @@ async def test_second_tab_sees_new_messages_and_the_same_stream(
     reply_id = result.assistant_message.public_id
     frames_one = await frames_until(first, is_final(reply_id))
     frames_two = await frames_until(second, is_final(reply_id))
-    await generation.wait_for_running()
+    await engine.wait_for_running()
     await first.disconnect()
     await second.disconnect()
     for frames in (frames_one, frames_two):
@@ -108,7 +108,7 @@ async def test_reconnecting_tab_gets_stored_partial_then_continues_live(
     stored = await again.receive_from(timeout=5)
     assert f'id="message-{reply.public_id}"' in stored and " t10" in stored
     frames = await frames_until(again, is_final(reply.public_id))
-    await generation.wait_for_running()
+    await engine.wait_for_running()
     await again.disconnect()
     assert " t39" in frames[-1]
     await sync_to_async(reply.refresh_from_db)()
@@ -172,7 +172,7 @@ async def test_socket_only_relays_events_of_its_own_conversation(owner, fake_ope
     cookie = await sync_to_async(session_cookie)(owner)
     communicator, _ = await open_socket(f"/ws/chat/{mine.public_id}/", cookie)
     result = await send(other)
-    await generation.wait_for_running()
+    await engine.wait_for_running()
     await sync_to_async(wait_final)(result.assistant_message)
     frames = []
     while not await communicator.receive_nothing(timeout=0.2):
@@ -188,13 +188,13 @@ async def test_regenerate_in_another_tab_replaces_the_old_version(
     from conversations.services import message_regenerate
 
     first = await send(conversation, "Question")
-    await generation.wait_for_running()
+    await engine.wait_for_running()
     cookie = await sync_to_async(session_cookie)(owner)
     communicator, _ = await open_socket(f"/ws/chat/{conversation.public_id}/", cookie)
     old = first.assistant_message
     result = await database_sync_to_async(message_regenerate)(message=old)
     frames = await frames_until(communicator, is_final(result.assistant_message.public_id))
-    await generation.wait_for_running()
+    await engine.wait_for_running()
     await communicator.disconnect()
     created = frames[0]
     assert f'hx-swap-oob="outerHTML:#message-{old.public_id}"' in created
@@ -208,9 +208,9 @@ async def test_branch_switch_in_another_tab_refetches_the_thread(
     from conversations.services import conversation_switch_branch, message_regenerate
 
     first = await send(conversation, "Question")
-    await generation.wait_for_running()
+    await engine.wait_for_running()
     await database_sync_to_async(message_regenerate)(message=first.assistant_message)
-    await generation.wait_for_running()
+    await engine.wait_for_running()
     cookie = await sync_to_async(session_cookie)(owner)
     communicator, _ = await open_socket(f"/ws/chat/{conversation.public_id}/", cookie)
     await database_sync_to_async(conversation_switch_branch)(

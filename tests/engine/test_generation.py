@@ -12,7 +12,7 @@ from channels.db import database_sync_to_async
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from conversations import generation
+from conversations import engine
 from conversations.models import Conversation, Message
 from conversations.services import message_send, message_stop
 from tests.engine.conftest import wait_final
@@ -195,7 +195,7 @@ async def test_stop_at_random_points_keeps_exactly_what_was_streamed(
         reply = result.assistant_message
         await asyncio.sleep(rng.uniform(0.05, 0.5))
         await database_sync_to_async(message_stop)(message=reply)
-        await generation.wait_for_running()
+        await engine.wait_for_running()
         await database_sync_to_async(reply.refresh_from_db)()
         assert reply.status == Message.Status.STOPPED
         assert reply.status_reason == "Stopped by user."
@@ -216,7 +216,7 @@ async def test_stop_seen_through_the_flag_when_the_event_is_lost(
     result = await database_sync_to_async(message_send)(conversation=conversation, content="Go")
     await asyncio.sleep(0.2)
     await database_sync_to_async(message_stop)(message=result.assistant_message)
-    await generation.wait_for_running()
+    await engine.wait_for_running()
     reply = result.assistant_message
     await database_sync_to_async(reply.refresh_from_db)()
     assert reply.status == Message.Status.STOPPED

@@ -2,9 +2,9 @@
 
 import pytest
 
-from conversations.llm.base import ProviderError, TextDelta, Usage, get_provider
-from conversations.llm.demo import compose_reply, derive_title
-from conversations.llm.titles import clean_title
+from conversations.engine.titles import clean_title
+from conversations.llm import ProviderError, TextDelta, Usage, derive_title, get_provider
+from conversations.llm.demo import compose_reply
 
 QUESTION = [{"role": "user", "content": "Hello?"}]
 
@@ -42,7 +42,7 @@ async def test_error_status_raises_with_the_upstream_message(fake_openai):
 
 
 async def test_server_errors_are_retried_before_the_first_token(fake_openai, settings):
-    from conversations.llm.base import reset_providers
+    from conversations.llm import reset_providers
 
     settings.OPENAI_MAX_RETRIES = 2
     reset_providers()
@@ -68,7 +68,7 @@ async def test_slow_tokens_all_arrive(fake_openai):
 
 
 async def test_unreachable_endpoint_fails_clearly(fake_openai, settings):
-    from conversations.llm.base import reset_providers
+    from conversations.llm import reset_providers
 
     settings.OPENAI_BASE_URL = "http://127.0.0.1:9/v1"
     reset_providers()

@@ -8,7 +8,7 @@ from django.core.cache import cache
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from conversations import generation
+from conversations import engine
 from conversations.models import Message
 from tests.factories import MessageFactory
 
@@ -50,11 +50,11 @@ def test_sweep_leaves_recent_and_live_replies_alone(owner, settings):
     recent = abandoned(ConversationFactory(owner=owner), seconds_ago=5)
     live = abandoned(ConversationFactory(owner=owner), seconds_ago=300)
     # Another process's engine keeps a heartbeat for the reply it streams.
-    cache.set(generation.alive_key(live.pk), 1234, timeout=30)
+    cache.set(engine.alive_key(live.pk), 1234, timeout=30)
     try:
         assert "Marked 0 abandoned replies" in run("--older-than", "60")
     finally:
-        cache.delete(generation.alive_key(live.pk))
+        cache.delete(engine.alive_key(live.pk))
     recent.refresh_from_db()
     live.refresh_from_db()
     assert recent.status == live.status == Message.Status.IN_PROGRESS
@@ -77,11 +77,11 @@ def test_server_start_sweeps_replies_no_engine_is_running(conversation, monkeypa
     stale = abandoned(conversation, seconds_ago=1)
     # Under pytest the start-up sweep never runs...
     monkeypatch.setattr("sys.argv", ["/venv/bin/daphne", "chatbot.asgi:application"])
-    generation.sweep_at_startup()
+    engine.sweep_at_startup()
     stale.refresh_from_db()
     assert stale.status == Message.Status.IN_PROGRESS
     # ...in a daphne process it does: nothing can be generating before the server started.
     monkeypatch.delitem(__import__("sys").modules, "pytest")
-    generation.sweep_at_startup()
+    engine.sweep_at_startup()
     stale.refresh_from_db()
     assert stale.status == Message.Status.INCOMPLETE

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from conversations.generation import sweep_generations
+from conversations.engine import sweep_generations
 
 
 class Command(BaseCommand):

@@ -5,8 +5,7 @@ import re
 
 from django.conf import settings
 
-from conversations.llm.base import DEMO_MODEL, ProviderError, get_provider
-from conversations.llm.demo import TITLE_MAX_CHARS, derive_title
+from conversations.llm import DEMO_MODEL, TITLE_MAX_CHARS, ProviderError, derive_title, get_provider
 
 logger = logging.getLogger(__name__)
 

@@ -1,0 +1,73 @@
+"""Where a reply runs: on the caller's event loop, detached, or inline when there is none."""
+
+import asyncio
+import contextvars
+
+from asgiref.sync import async_to_sync, sync_to_async
+
+from conversations.engine.loop import run_generation
+from conversations.engine.state import mark_alive
+from conversations.llm import aclose_providers
+
+# Strong references to running generations: the loop keeps only weak ones to tasks.
+_tasks: set[asyncio.Task] = set()
+
+
+def start_generation(message_id: int) -> None:
+    """Generate the reply `message_id`, detached from the caller.
+
+    From async code the task starts on the running loop. From a worker thread of the server
+    (a sync view under daphne, usually inside transaction.on_commit) it is scheduled on the
+    server's loop and this returns at once. With no server loop at all (the test client,
+    management commands) it runs to completion before returning.
+    """
+    mark_alive(message_id)
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        loop = _caller_loop()
+    else:
+        _spawn(message_id)
+        return
+    if loop is not None:
+        # A fresh context: the task must not inherit the request's thread-sensitive executor,
+        # which is shut down when the request ends.
+        loop.call_soon_threadsafe(_spawn, message_id, context=contextvars.Context())
+        return
+    async_to_sync(_run_inline)(message_id)
+
+
+async def _current_loop() -> asyncio.AbstractEventLoop:
+    return asyncio.get_running_loop()
+
+
+def _caller_loop() -> asyncio.AbstractEventLoop | None:
+    """Return the event loop this worker thread was called from (via sync_to_async), if any.
+
+    async_to_sync runs a coroutine on the loop up the call stack when there is one, and on a
+    loop of its own, closed once the call returns, when there is none.
+    """
+    loop = async_to_sync(_current_loop)()
+    return loop if loop.is_running() else None
+
+
+async def _run_inline(message_id: int) -> None:
+    # The loop ends with this call, so its providers' HTTP clients go with it.
+    try:
+        await run_generation(message_id, db=sync_to_async)
+    finally:
+        await aclose_providers()
+
+
+def _spawn(message_id: int) -> None:
+    task = asyncio.get_running_loop().create_task(
+        run_generation(message_id), name=f"generation-{message_id}"
+    )
+    _tasks.add(task)
+    task.add_done_callback(_tasks.discard)
+
+
+async def wait_for_running() -> None:
+    """Wait until every generation started in this process has finished (tests, shutdown)."""
+    while _tasks:
+        await asyncio.gather(*list(_tasks), return_exceptions=True)

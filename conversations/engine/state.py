@@ -1,0 +1,58 @@
+"""What a running reply is, and how every process sees it: liveness and stop keys."""
+
+import asyncio
+import os
+import time
+from dataclasses import dataclass, field
+
+from django.core.cache import cache
+
+from conversations.llm import ChatMessage, Usage
+
+# A generation refreshes its liveness key this often; other processes read it on Stop.
+HEARTBEAT_INTERVAL = 5.0
+
+STOPPED_REASON = "Stopped by user."
+
+# Generations running in this process, by message pk.
+running: dict[int, "Generation"] = {}
+
+
+@dataclass
+class Generation:
+    message_id: int
+    public_id: str
+    conversation_id: int
+    conversation_public_id: str
+    owner_id: int
+    model: str
+    context: list[ChatMessage]
+    title_source: str
+    text: str = ""
+    usage: Usage | None = None
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+    flushes: int = 0
+    last_token: float = field(default_factory=time.monotonic)
+    started: float = field(default_factory=time.monotonic)
+
+
+def alive_key(message_id: int) -> str:
+    return f"generation:alive:{message_id}"
+
+
+def stop_key(message_id: int) -> str:
+    return f"generation:stop:{message_id}"
+
+
+def heartbeat_ttl() -> float:
+    return HEARTBEAT_INTERVAL * 3
+
+
+def mark_alive(message_id: int) -> None:
+    """Tell every process an engine of this one is generating the reply."""
+    cache.set(alive_key(message_id), os.getpid(), timeout=heartbeat_ttl())
+
+
+def is_running(message_id: int) -> bool:
+    """Return True if an engine (in this or another process) is generating the reply."""
+    return message_id in running or cache.get(alive_key(message_id)) is not None

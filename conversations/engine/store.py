@@ -1,0 +1,157 @@
+"""The engine's reads and writes; plain sync functions the loop runs in its database threads."""
+
+import logging
+import sys
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import DatabaseError, close_old_connections, transaction
+from django.utils import timezone
+
+from conversations.engine.context import build_context
+from conversations.engine.state import Generation, alive_key, is_running, stop_key
+from conversations.llm import Usage, estimate_tokens
+from conversations.models import Conversation, Message, make_preview
+from core import events
+
+logger = logging.getLogger(__name__)
+
+ABANDONED_REASON = "The server stopped while replying."
+
+
+def reply_prepare(message_id: int) -> Generation | None:
+    """Return the generation of a reply still in progress, its context built; else None."""
+    reply = (
+        Message.objects.select_related("conversation__project")
+        .filter(pk=message_id, status=Message.Status.IN_PROGRESS)
+        .first()
+    )
+    if reply is None:
+        cache.delete(alive_key(message_id))
+        return None
+    conversation = reply.conversation
+    context, title_source = build_context(
+        conversation=conversation, leaf_id=reply.parent_id, model=reply.model
+    )
+    return Generation(
+        message_id=reply.pk,
+        public_id=reply.public_id,
+        conversation_id=conversation.pk,
+        conversation_public_id=conversation.public_id,
+        owner_id=conversation.owner_id,
+        model=reply.model or settings.CHAT_MODELS[0],
+        context=context,
+        title_source=title_source if not conversation.title else "",
+    )
+
+
+def reply_flush(gen: Generation, text: str | None) -> bool:
+    """Write new partial text (if any); return False if the reply must stop.
+
+    A stop can come from a process whose event never reached this one (the cache flag), or
+    the row may have been ended meanwhile (Stop with no engine in sight, the sweeper).
+    """
+    if cache.get(stop_key(gen.message_id)) is not None:
+        return False
+    if text is None:
+        return True
+    gen.flushes += 1
+    return bool(
+        Message.objects.filter(pk=gen.message_id, status=Message.Status.IN_PROGRESS).update(
+            content=text, updated_at=timezone.now()
+        )
+    )
+
+
+def reply_finish(gen: Generation, status: str, reason: str) -> str:
+    """Store the reply's text, final status and usage, and update the conversation."""
+    usage = gen.usage or Usage()
+    input_tokens = usage.input_tokens
+    if input_tokens is None:
+        input_tokens = sum(estimate_tokens(m["content"]) for m in gen.context)
+    output_tokens = usage.output_tokens
+    if output_tokens is None:
+        output_tokens = estimate_tokens(gen.text)
+    now = timezone.now()
+    gen.flushes += 1
+    with transaction.atomic():
+        conversation = Conversation.objects.select_for_update().get(pk=gen.conversation_id)
+        reply = Message.objects.select_for_update().get(pk=gen.message_id)
+        if reply.status == Message.Status.IN_PROGRESS:
+            reply.status = status
+            reply.status_reason = reason[:500]
+        elif len(reply.content) > len(gen.text):
+            # Ended elsewhere (Stop with no engine in sight, the sweeper) with more text.
+            gen.text = reply.content
+        reply.content = gen.text
+        reply.input_tokens = input_tokens
+        reply.output_tokens = output_tokens
+        reply.call_id = usage.call_id[:100]
+        reply.updated_at = now
+        reply.save(
+            update_fields=[
+                "content",
+                "status",
+                "status_reason",
+                "input_tokens",
+                "output_tokens",
+                "call_id",
+                "updated_at",
+            ]
+        )
+        conversation.token_count += input_tokens + output_tokens
+        conversation.updated_at = now
+        fields = ["token_count", "updated_at"]
+        if gen.text:
+            conversation.preview = make_preview(gen.text)
+            fields.append("preview")
+        conversation.save(update_fields=fields)
+        events.sidebar_changed(
+            user_id=gen.owner_id,
+            conversation_public_id=gen.conversation_public_id,
+            action="updated",
+        )
+    cache.delete_many([alive_key(gen.message_id), stop_key(gen.message_id)])
+    return reply.status
+
+
+def conversation_save_title(conversation_id: int, title: str) -> bool:
+    """Title an untitled conversation; return False if it was titled meanwhile."""
+    # Only an untitled conversation: a rename meanwhile wins.
+    return bool(Conversation.objects.filter(pk=conversation_id, title="").update(title=title))
+
+
+def sweep_generations(*, older_than: float, dry_run: bool = False) -> int:
+    """Mark replies left `in_progress` by a dead process as incomplete; return how many."""
+    cutoff = timezone.now() - timedelta(seconds=older_than)
+    candidates = Message.objects.filter(
+        status=Message.Status.IN_PROGRESS, updated_at__lt=cutoff
+    ).values_list("pk", flat=True)
+    dead = [pk for pk in candidates if not is_running(pk)]
+    if dry_run or not dead:
+        return len(dead)
+    # The status condition again: a reply that ended meanwhile keeps its own status.
+    return Message.objects.filter(pk__in=dead, status=Message.Status.IN_PROGRESS).update(
+        status=Message.Status.INCOMPLETE,
+        status_reason=ABANDONED_REASON,
+        updated_at=timezone.now(),
+    )
+
+
+def sweep_at_startup() -> None:
+    """Run the sweep when a server process starts (daphne or runserver), never in tests."""
+    program = sys.argv[0] if sys.argv else ""
+    is_server = "daphne" in program or sys.argv[1:2] == ["runserver"]
+    if not is_server or "pytest" in sys.modules:
+        return
+    try:
+        # Replies of live engines in other processes keep a heartbeat and are skipped.
+        count = sweep_generations(older_than=0)
+    except DatabaseError as exc:
+        logger.warning("Could not sweep abandoned replies at start-up: %s", exc)
+        return
+    finally:
+        close_old_connections()
+    if count:
+        logger.info("Marked %s abandoned replies as incomplete.", count)
