@@ -4,7 +4,7 @@ from django.utils.csp import CSP
 from django.views.decorators.csp import csp_override
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from conversations import api as conversations_api
+from api.views import conversations as conversations_api
 from projects import api as projects_api
 from sharing import api as sharing_api
 

@@ -10,7 +10,7 @@ urlpatterns = [
     path("settings/data/", include("conversations.data_urls")),
     path("projects/", include("projects.urls")),
     path("api/", include("chatbot.api_urls")),
-    path("v1/", include("conversations.v1.urls")),
+    path("v1/", include("v1.urls")),
     path("", include(organise_urlpatterns)),
     path("", include("sharing.urls")),
     path("", include("conversations.urls")),

@@ -10,8 +10,8 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from api.views.conversations import CONV_ID, MSG_ID_2, SHARE_TOKEN
 from chatbot.api_errors import error_responses
-from conversations.api import CONV_ID, MSG_ID_2, SHARE_TOKEN
 from conversations.models import Message
 from conversations.selectors import (
     InvalidCursor,

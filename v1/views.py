@@ -1,7 +1,7 @@
 """OpenAI Conversations API endpoints: thin views over the conversation selectors and services.
 
 Bearer API keys only (no session, so no CSRF), throttled on writes like /api/, errors as
-OpenAI's error body (conversations.v1.errors).
+OpenAI's error body (v1.errors).
 """
 
 import json
@@ -16,9 +16,9 @@ from rest_framework.views import APIView
 from accounts.authentication import ApiKeyAuthentication
 from accounts.throttling import WriteThrottle
 from conversations import selectors, services
-from conversations.v1 import errors
-from conversations.v1 import selectors as v1_selectors
-from conversations.v1 import serializers as s
+from v1 import errors
+from v1 import selectors as v1_selectors
+from v1 import serializers as s
 
 
 class JsonOnly(BaseContentNegotiation):
