@@ -9,7 +9,7 @@ urlpatterns = [
     path("settings/keys/", include("accounts.keys_urls")),
     path("settings/data/", include("conversations.data_urls")),
     path("projects/", include("projects.urls")),
-    path("api/", include("chatbot.api_urls")),
+    path("api/", include("api.urls")),
     path("v1/", include("v1.urls")),
     path("", include(organise_urlpatterns)),
     path("", include("sharing.urls")),
