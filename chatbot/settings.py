@@ -222,7 +222,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_THROTTLE_CLASSES": ["accounts.throttling.WriteThrottle"],
-    "EXCEPTION_HANDLER": "chatbot.api_errors.api_exception_handler",
+    "EXCEPTION_HANDLER": "core.errors.api_exception_handler",
 }
 # The cache alias the rate limit counters live in (a shared one when processes scale out).
 THROTTLE_CACHE = os.environ.get("THROTTLE_CACHE", "default")
@@ -245,7 +245,7 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "conversations.api.add_events_path",
+        "api.schema.add_events_path",
     ],
     "ENUM_NAME_OVERRIDES": {
         "ConversationStatusEnum": "conversations.models.Conversation.Status",

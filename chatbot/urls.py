@@ -11,8 +11,8 @@ urlpatterns = [
     # projects.urls first: its "new/" would otherwise be read as a project id.
     path("projects/", include("projects.urls")),
     path("projects/", include(project_urlpatterns)),
-    path("api/", include("chatbot.api_urls")),
-    path("v1/", include("conversations.v1.urls")),
+    path("api/", include("api.urls")),
+    path("v1/", include("v1.urls")),
     path("", include("organise.urls")),
     path("", include("sharing.urls")),
     path("", include("conversations.urls")),

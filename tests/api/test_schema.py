@@ -13,9 +13,8 @@ from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance
 
-from conversations.api import CONV_ID, MSG_ID, MSG_ID_2, SHARE_TOKEN
+from api.schema import CONV_ID, MSG_ID, MSG_ID_2, PROJ_ID, SHARE_TOKEN
 from conversations.models import Conversation, Message
-from projects.api import PROJ_ID
 from sharing.models import ShareLink
 from tests.api.conftest import finished_turn, make_key
 from tests.factories import ConversationFactory, ProjectFactory

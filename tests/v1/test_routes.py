@@ -416,7 +416,7 @@ def test_a_server_fault_is_logged_and_answered_as_a_json_500(
     def broken(**kwargs):
         raise RuntimeError("database on fire")
 
-    monkeypatch.setattr("conversations.v1.views.selectors.conversation_get_for_user", broken)
+    monkeypatch.setattr("v1.views.selectors.conversation_get_for_user", broken)
     response = client.get(f"/v1/conversations/{conversation.public_id}", **bearer)
     assert response.status_code == 500
     assert response.json()["error"]["type"] == "server_error"

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from django.conf import settings
 
 from conversations.models import Message
-from conversations.v1.errors import ApiError, invalid
+from v1.errors import ApiError, invalid
 
 MAX_ITEMS_PER_REQUEST = 20
 DEFAULT_LIMIT = 20

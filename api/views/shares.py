@@ -1,17 +1,16 @@
-"""DRF endpoints for share links: thin over sharing.selectors and sharing.services."""
+"""/api share links: list, create for a conversation, revoke."""
 
 from datetime import timedelta
 
 from django.db.models import Prefetch, prefetch_related_objects
 from django.http import Http404
-from django.urls import reverse
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from chatbot.api_errors import error_responses
-from conversations.api import CONV_ID, MSG_ID_2, SHARE_TOKEN
+from api.schema import SHARE_EXAMPLE, error_responses
+from api.serializers import ShareIn, ShareListQuery, ShareOut, SharePageOut, parse
 from conversations.models import Message
 from conversations.selectors import (
     InvalidCursor,
@@ -20,83 +19,12 @@ from conversations.selectors import (
 )
 from sharing import selectors, services
 
-MAX_EXPIRY = timedelta(days=3650)
-SHARE_EXAMPLE = {
-    "token": SHARE_TOKEN,
-    "url": f"https://chat.example.com/s/{SHARE_TOKEN}/",
-    "conversation": CONV_ID,
-    "message": MSG_ID_2,
-    "include_context": True,
-    "show_model_names": True,
-    "created_at": "2026-11-21T18:30:00Z",
-    "expires_at": None,
-    "revoked_at": None,
-    "view_count": 3,
-}
-
-
-class ShareOut(serializers.Serializer):
-    token = serializers.CharField(help_text="The secret part of the link; also its id here.")
-    url = serializers.SerializerMethodField()
-    conversation = serializers.CharField(source="conversation.public_id")
-    message = serializers.CharField(
-        source="message.public_id", help_text="The last message the link shows."
-    )
-    include_context = serializers.BooleanField()
-    show_model_names = serializers.BooleanField()
-    created_at = serializers.DateTimeField()
-    expires_at = serializers.DateTimeField(allow_null=True)
-    revoked_at = serializers.DateTimeField(allow_null=True)
-    view_count = serializers.IntegerField()
-
-    def get_url(self, share) -> str:
-        return self.context["request"].build_absolute_uri(reverse("share-view", args=[share.token]))
-
-
-class SharePageOut(serializers.Serializer):
-    data = ShareOut(many=True)
-    has_more = serializers.BooleanField()
-    next_after = serializers.CharField(allow_null=True)
-
-
-class ShareIn(serializers.Serializer):
-    message = serializers.CharField(
-        required=False,
-        help_text="Share only up to this message; by default the whole active branch.",
-    )
-    include_context = serializers.BooleanField(
-        required=False, default=True, help_text="With `message`: show the messages before it."
-    )
-    show_model_names = serializers.BooleanField(required=False, default=True)
-    expires_in = serializers.IntegerField(
-        required=False,
-        min_value=60,
-        max_value=int(MAX_EXPIRY.total_seconds()),
-        help_text="Seconds until the link stops working.",
-    )
-    expires_at = serializers.DateTimeField(required=False)
-
-
-class ListQuery(serializers.Serializer):
-    after = serializers.CharField(
-        required=False, allow_blank=True, help_text="Cursor from the previous page's `next_after`."
-    )
-    limit = serializers.IntegerField(
-        required=False, min_value=1, max_value=100, default=20, help_text="Page size, 1 to 100."
-    )
-
-
-def parse(serializer_class, data) -> dict:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
-
 
 class ShareListView(APIView):
     @extend_schema(
         operation_id="shares_list",
         summary="List your share links, newest first",
-        parameters=[ListQuery],
+        parameters=[ShareListQuery],
         responses={200: SharePageOut, **error_responses(400)},
         examples=[
             OpenApiExample(
@@ -107,7 +35,7 @@ class ShareListView(APIView):
         ],
     )
     def get(self, request):
-        query = parse(ListQuery, request.query_params.dict())
+        query = parse(ShareListQuery, request.query_params.dict())
         try:
             page = selectors.share_list_for_user(
                 user=request.user, cursor=query.get("after"), limit=query["limit"]

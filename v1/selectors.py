@@ -7,7 +7,7 @@ from django.db import connection
 
 from conversations.models import Conversation, Message
 from conversations.selectors import keyset_after, message_path
-from conversations.v1.errors import invalid
+from v1.errors import invalid
 
 ITEM_FIELDS = ("id", "public_id", "conversation_id", "role", "content", "status")
 CONVERSATION_FIELDS = ("id", "public_id", "title", "metadata", "created_at", "updated_at")

@@ -1,12 +1,13 @@
 """OpenAI Conversations API endpoints: thin views over the conversation selectors and services.
 
 Bearer API keys only (no session, so no CSRF), throttled on writes like /api/, errors as
-OpenAI's error body (conversations.v1.errors).
+OpenAI's error body (core.errors.openai_exception_handler).
 """
 
 import json
 
 from django.db import transaction
+from rest_framework import exceptions
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import JSONRenderer
@@ -16,9 +17,12 @@ from rest_framework.views import APIView
 from accounts.authentication import ApiKeyAuthentication
 from accounts.throttling import WriteThrottle
 from conversations import selectors, services
-from conversations.v1 import errors
-from conversations.v1 import selectors as v1_selectors
-from conversations.v1 import serializers as s
+from core.errors import openai_exception_handler
+from v1 import errors
+from v1 import selectors as v1_selectors
+from v1 import serializers as s
+
+NO_KEY_MESSAGE = "You didn't provide an API key. Send it as 'Authorization: Bearer <key>'."
 
 
 class JsonOnly(BaseContentNegotiation):
@@ -42,7 +46,26 @@ class V1View(APIView):
     schema = None
 
     def get_exception_handler(self):
-        return errors.exception_handler
+        return openai_exception_handler
+
+    # OpenAI's codes for refused credentials and rates, raised here so one mapping serves all.
+
+    def perform_authentication(self, request):
+        """Authenticate now, so a refused key is answered with OpenAI's code."""
+        try:
+            super().perform_authentication(request)
+        except exceptions.AuthenticationFailed as exc:
+            raise exceptions.AuthenticationFailed(str(exc.detail), code="invalid_api_key") from exc
+
+    def permission_denied(self, request, message=None, code=None):
+        """Refuse a request without a key in OpenAI's words."""
+        if not request.successful_authenticator:
+            raise exceptions.NotAuthenticated(NO_KEY_MESSAGE, code="invalid_api_key")
+        super().permission_denied(request, message=message, code=code)
+
+    def throttled(self, request, wait):
+        """Refuse a request over the rate with OpenAI's code."""
+        raise exceptions.Throttled(wait, code="rate_limit_exceeded")
 
     def body(self, allowed: set[str]) -> dict:
         """Return the JSON object body, refusing unknown parameters (413 past the size limit)."""

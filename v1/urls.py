@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from conversations.v1 import errors, views
+from v1 import errors, views
 
 app_name = "v1"
 

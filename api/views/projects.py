@@ -1,67 +1,21 @@
-"""DRF endpoints for projects: thin over projects.selectors and projects.services."""
+"""/api projects: list, create, get, change, delete."""
 
 from drf_spectacular.utils import OpenApiExample, extend_schema
-from rest_framework import serializers, status
+from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from chatbot.api_errors import error_responses
+from api.schema import PROJECT_EXAMPLE, PROJECT_RESPONSE_EXAMPLE, error_responses
+from api.serializers import (
+    ProjectDeleteQuery,
+    ProjectIn,
+    ProjectListOut,
+    ProjectOut,
+    ProjectUpdateIn,
+    parse,
+)
 from organise import services as organise_services
 from projects import selectors, services
-
-PROJ_ID = "proj_5c4b3a291807f6e5d4c3b2a190f8e7d6c5b4a3928170f6e5"
-PROJECT_EXAMPLE = {
-    "id": PROJ_ID,
-    "title": "Travel",
-    "description": "Trips and plans",
-    "instructions": "Answer briefly; prices in euros.",
-    "created_at": "2026-11-21T18:30:00Z",
-    "updated_at": "2026-11-21T18:30:00Z",
-}
-PROJECT_RESPONSE_EXAMPLE = OpenApiExample("Project", value=PROJECT_EXAMPLE, response_only=True)
-
-
-class ProjectOut(serializers.Serializer):
-    id = serializers.CharField(source="public_id")
-    title = serializers.CharField()
-    description = serializers.CharField()
-    instructions = serializers.CharField(help_text="System prompt for its conversations.")
-    created_at = serializers.DateTimeField()
-    updated_at = serializers.DateTimeField()
-
-
-class ProjectListItemOut(ProjectOut):
-    conversation_count = serializers.IntegerField(help_text="Not counting archived ones.")
-
-
-class ProjectListOut(serializers.Serializer):
-    data = ProjectListItemOut(many=True)
-
-
-class ProjectIn(serializers.Serializer):
-    title = serializers.CharField(max_length=services.TITLE_MAX_CHARS)
-    description = serializers.CharField(
-        required=False, allow_blank=True, max_length=services.DESCRIPTION_MAX_CHARS
-    )
-    instructions = serializers.CharField(
-        required=False, allow_blank=True, max_length=services.INSTRUCTIONS_MAX_CHARS
-    )
-
-
-class ProjectUpdateIn(ProjectIn):
-    title = serializers.CharField(required=False, max_length=services.TITLE_MAX_CHARS)
-
-
-class ProjectDeleteQuery(serializers.Serializer):
-    delete_conversations = serializers.BooleanField(
-        required=False, default=False, help_text="Delete its conversations too."
-    )
-
-
-def parse(serializer_class, data) -> dict:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 class ProjectListView(APIView):
