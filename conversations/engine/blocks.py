@@ -1,4 +1,4 @@
-"""Render a streaming reply once per frame: closed blocks are appended once, the open tail re-renders.
+"""Render a streaming reply once per frame: closed blocks appended once, the open tail redone.
 
 A reply's text only grows. Its top-level markdown blocks (markdown-it's block token line maps)
 split it into blocks that can no longer change, rendered and sanitized once by
@@ -35,17 +35,28 @@ class Frame:
     Apply it in order: on `reset` drop everything shown so far; then append `append_html`
     after the closed blocks and replace the tail with `tail_html`. A gap in `seq` means the
     watcher missed a frame and must resync from `BlockRenderer.closed_html` plus the tail.
+
+    `tail_keep` and `tail_delta` say the same tail more cheaply: keep that many UTF-16 code
+    units (a JavaScript string's length) of the previous tail's HTML and add the delta. A
+    growing tail mostly grows at its end, so this is what a socket can send instead.
     """
 
     seq: int
     append_html: str
     tail_html: str
     reset: bool = False
+    tail_keep: int = 0
+    tail_delta: str = ""
 
     @property
     def size(self) -> int:
-        """Return the bytes this frame carries (UTF-8 HTML, appended plus tail)."""
+        """Return the bytes this frame carries (UTF-8 HTML, appended plus whole tail)."""
         return len(self.append_html.encode()) + len(self.tail_html.encode())
+
+    @property
+    def delta_size(self) -> int:
+        """Return the bytes this frame carries when the tail is sent as a delta."""
+        return len(self.append_html.encode()) + len(self.tail_delta.encode())
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,15 +66,39 @@ class RenderStats:
     frames: int
     bytes_sent: int
     html_bytes: int
+    delta_bytes_sent: int = 0
 
     @property
     def ratio(self) -> float:
         """Return bytes sent per byte of rendered HTML."""
         return self.bytes_sent / self.html_bytes if self.html_bytes else 0.0
 
+    @property
+    def delta_ratio(self) -> float:
+        """Return bytes sent per byte of rendered HTML when tails go as deltas."""
+        return self.delta_bytes_sent / self.html_bytes if self.html_bytes else 0.0
+
 
 def _normalize(text: str) -> str:
     return _NEWLINES_RE.sub("\n", text).replace("\0", "\ufffd")
+
+
+def _common_prefix(old: str, new: str) -> int:
+    """Return the length of the longest common prefix of two strings (slices compare in C)."""
+    low, high = 0, min(len(old), len(new))
+    if old[:high] == new[:high]:
+        return high
+    while low < high:
+        middle = (low + high + 1) // 2
+        if old[:middle] == new[:middle]:
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
+def _utf16_length(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
 
 
 def _fence_closed(lines: list[str], start: int, end: int, markup: str) -> bool:
@@ -90,6 +125,7 @@ class BlockRenderer:
         self._tail_html = ""
         self._seq = 0
         self._bytes_sent = 0
+        self._delta_bytes_sent = 0
 
     @property
     def closed_html(self) -> str:
@@ -109,7 +145,12 @@ class BlockRenderer:
     def stats(self) -> RenderStats:
         """Return how many bytes the frames so far carried against the rendered reply's size."""
         html_bytes = len(self.closed_html.encode()) + len(self._tail_html.encode())
-        return RenderStats(frames=self._seq, bytes_sent=self._bytes_sent, html_bytes=html_bytes)
+        return RenderStats(
+            frames=self._seq,
+            bytes_sent=self._bytes_sent,
+            html_bytes=html_bytes,
+            delta_bytes_sent=self._delta_bytes_sent,
+        )
 
     def feed(self, text: str) -> Frame:
         """Return the frame that takes watchers from the previous text to this one."""
@@ -125,10 +166,19 @@ class BlockRenderer:
                 reset = reset or bool(self._closed)
                 self._offset, self._closed = 0, []
         appended = "" if self._whole else self._close_blocks(src)
-        self._tail_html = render_markdown_uncached(src[self._offset :])
+        previous, self._tail_html = self._tail_html, render_markdown_uncached(src[self._offset :])
+        keep = 0 if reset else _common_prefix(previous, self._tail_html)
         self._seq += 1
-        frame = Frame(seq=self._seq, append_html=appended, tail_html=self._tail_html, reset=reset)
+        frame = Frame(
+            seq=self._seq,
+            append_html=appended,
+            tail_html=self._tail_html,
+            reset=reset,
+            tail_keep=_utf16_length(self._tail_html[:keep]),
+            tail_delta=self._tail_html[keep:],
+        )
         self._bytes_sent += frame.size
+        self._delta_bytes_sent += frame.delta_size
         return frame
 
     def _close_blocks(self, src: str) -> str:
