@@ -109,12 +109,33 @@ def _build() -> MarkdownIt:
 _MD = _build()
 
 
-@lru_cache(maxsize=1024)
-def render_markdown(text: str) -> SafeString:
-    """Return sanitized HTML for markdown text."""
+def render_markdown_uncached(text: str) -> SafeString:
+    """Return sanitized HTML for markdown text without caching it (a streaming reply's tail)."""
     if not text:
         return mark_safe("")
     return mark_safe(_CLEANER.clean(_MD.render(text)))  # noqa: S308 - cleaned by nh3 just now
+
+
+@lru_cache(maxsize=1024)
+def render_markdown(text: str) -> SafeString:
+    """Return sanitized HTML for markdown text."""
+    return render_markdown_uncached(text)
+
+
+def markdown_blocks(text: str) -> tuple[list[tuple[str, int, int, str]], bool]:
+    """Return text's top-level blocks as (kind, first line, end line, markup), and any references.
+
+    Lines are split on "\n" only, so pass text whose line ends are already normalized. The
+    flag says whether text defines a reference-style link, which can change any block.
+    """
+    env: dict = {}
+    tokens = _MD.block.parse(text, _MD, env, []) or []
+    blocks = [
+        (token.type.removesuffix("_open"), token.map[0], token.map[1], token.markup)
+        for token in tokens
+        if token.level == 0 and token.nesting >= 0 and token.map
+    ]
+    return blocks, bool(env.get("references"))
 
 
 def pygments_css() -> str:
