@@ -25,9 +25,7 @@ def limits(settings):
 
 
 def login(client, username, password, path=LOGIN, address="203.0.113.7"):
-    return client.post(
-        path, {"username": username, "password": password}, REMOTE_ADDR=address
-    )
+    return client.post(path, {"username": username, "password": password}, REMOTE_ADDR=address)
 
 
 def signed_in(client) -> bool:

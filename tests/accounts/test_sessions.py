@@ -40,12 +40,16 @@ async def test_password_change_closes_the_other_sessions_sockets(owner, conversa
         client = client_with(mine)
         response = client.post(
             "/accounts/password/",
-            {"old_password": PASSWORD, "new_password1": NEW_PASSWORD,
-             "new_password2": NEW_PASSWORD},
-        )  # fmt: skip
+            {
+                "old_password": PASSWORD,
+                "new_password1": NEW_PASSWORD,
+                "new_password2": NEW_PASSWORD,
+            },
+        )
         assert response.status_code == 302
         # The session that changed it stays signed in (under its new key).
-        return f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
+        name = settings.SESSION_COOKIE_NAME
+        return f"{name}={client.cookies[name].value}"
 
     renewed = await sync_to_async(change_password)()
     await assert_closed(socket)
@@ -75,8 +79,9 @@ async def test_password_reset_closes_every_socket_of_the_account(owner, conversa
     assert connected
 
     def reset():
-        form = SetPasswordForm(owner, {"new_password1": NEW_PASSWORD,
-                                       "new_password2": NEW_PASSWORD})  # fmt: skip
+        form = SetPasswordForm(
+            owner, {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}
+        )
         assert form.is_valid(), form.errors
         form.save()
 
