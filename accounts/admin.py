@@ -1,7 +1,11 @@
 from django.contrib import admin, messages
 
+from accounts.forms import AdminLoginForm
 from accounts.models import ApiKey
 from accounts.services import api_key_revoke
+
+# The admin's login counts against the same limits as the site's (accounts/throttling.py).
+admin.site.login_form = AdminLoginForm
 
 
 @admin.register(ApiKey)

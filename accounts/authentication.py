@@ -1,5 +1,6 @@
 """Bearer API key authentication for DRF (and the /v1 API)."""
 
+import math
 from datetime import timedelta
 
 from django.utils import timezone
@@ -8,6 +9,7 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 
 from accounts.models import ApiKey, hash_key
+from accounts.throttling import client_address, credential_failed, credential_locked
 
 # last_used_at is a display hint; writing it on every request would turn reads into writes.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -43,16 +45,25 @@ class ApiKeyAuthentication(BaseAuthentication):
         parts = get_authorization_header(request).split()
         if not parts or parts[0].lower() != self.keyword.lower().encode():
             return None
+        address = client_address(request)
+        # An address in its cool-down gets no key checked, the right one included: otherwise
+        # guessing would go on, only answered differently.
+        if (wait := credential_locked(scope="api_key", address=address)) is not None:
+            raise exceptions.Throttled(wait=math.ceil(wait))
         if len(parts) != 2:
+            credential_failed(scope="api_key", address=address)
             raise exceptions.AuthenticationFailed(
                 "Invalid Authorization header. Expected 'Bearer <key>'."
             )
         try:
             raw_key = parts[1].decode()
         except UnicodeDecodeError:
+            credential_failed(scope="api_key", address=address)
             raise exceptions.AuthenticationFailed("Invalid API key.") from None
         api_key = api_key_authenticate(raw_key)
         if api_key is None:
+            # Revoked keys, keys of deactivated accounts and guesses alike.
+            credential_failed(scope="api_key", address=address)
             raise exceptions.AuthenticationFailed("Invalid or revoked API key.")
         return (api_key.user, api_key)
 

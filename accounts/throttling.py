@@ -7,6 +7,7 @@ atomic `incr` on a per-window counter (Redis INCR; a lock in LocMemCache), so ex
 """
 
 import contextlib
+import hashlib
 import math
 import time
 
@@ -125,3 +126,79 @@ class GenerationThrottle(ScopedThrottle):
     """Limit generation starts per user and per key: settings.GENERATION_RATE."""
 
     scope = "generation"
+
+
+# Credential checks ------------------------------------------------------------------------
+# Failed logins and API key checks are counted per account and per client address; past a
+# limit that account or address is refused for a cool-down, the right password included, so
+# guessing cannot go on however it is spread. A success clears the account's count.
+
+
+def client_address(request) -> str:
+    """Return the client's address (daphne's --proxy-headers puts a proxy's client here)."""
+    return request.META.get("REMOTE_ADDR") or "unknown"
+
+
+def _credential_buckets(*, scope: str, account: str | None, address: str | None):
+    """Yield (bucket, failure limit) for each count this credential check falls under."""
+    if account:
+        # Hashed: a username is user input of any length and any character.
+        digest = hashlib.sha256(account.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+        yield f"{scope}:account:{digest}", settings.LOGIN_FAILURES_PER_ACCOUNT
+    if address:
+        limit = {
+            "login": settings.LOGIN_FAILURES_PER_ADDRESS,
+            "api_key": settings.API_KEY_FAILURES_PER_ADDRESS,
+        }[scope]
+        yield f"{scope}:address:{address}", limit
+
+
+def credential_locked(*, scope: str, account: str | None = None, address: str | None = None):
+    """Return the seconds left of a cool-down on this account or address, or None."""
+    buckets = _credential_buckets(scope=scope, account=account, address=address)
+    locks = [f"credlock:{bucket}" for bucket, limit in buckets if limit]
+    if not locks:
+        return None
+    until = [value for value in _cache().get_many(locks).values() if value]
+    if not until:
+        return None
+    return max(max(until) - time.time(), 0.001)
+
+
+def credential_failed(*, scope: str, account: str | None = None, address: str | None = None):
+    """Count a failed check; start a cool-down where a limit is reached, returning its length."""
+    cache = _cache()
+    locked = None
+    for bucket, limit in _credential_buckets(scope=scope, account=account, address=address):
+        if not limit:
+            continue
+        key = f"credfail:{bucket}"
+        cache.add(key, 0, timeout=settings.CREDENTIAL_FAILURE_WINDOW)
+        try:
+            count = cache.incr(key)
+        except ValueError:  # expired between add and incr: a new window
+            cache.add(key, 0, timeout=settings.CREDENTIAL_FAILURE_WINDOW)
+            count = cache.incr(key)
+        if count >= limit:
+            cooldown = settings.CREDENTIAL_COOLDOWN
+            cache.set(f"credlock:{bucket}", time.time() + cooldown, timeout=cooldown)
+            # After the cool-down the count starts again from zero.
+            cache.delete(key)
+            locked = cooldown
+    return locked
+
+
+def credential_succeeded(*, scope: str, account: str) -> None:
+    """Forget an account's failed checks after it proved its credentials."""
+    for bucket, _limit in _credential_buckets(scope=scope, account=account, address=None):
+        _cache().delete(f"credfail:{bucket}")
+
+
+def cooldown_message(wait: float) -> str:
+    """Return what a person reads while a cool-down lasts."""
+    minutes = math.ceil(wait / 60)
+    if wait <= 60:
+        left = f"{math.ceil(wait)} second{'' if math.ceil(wait) == 1 else 's'}"
+    else:
+        left = f"{minutes} minute{'' if minutes == 1 else 's'}"
+    return f"Too many failed sign-in attempts. Try again in {left}."

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.views import LoginView
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
@@ -12,13 +13,17 @@ from accounts.forms import LoginForm, SignupForm
 
 
 def login_view(request: HttpRequest) -> HttpResponse:
-    """Log in with Django's view; offer sign-up only when it is open."""
+    """Log in with Django's view; offer sign-up only when it is open (429 in a cool-down)."""
     view = LoginView.as_view(
         authentication_form=LoginForm,
         redirect_authenticated_user=True,
         extra_context={"signup_enabled": settings.SIGNUP_ENABLED},
     )
-    return view(request)
+    response = view(request)
+    form = (getattr(response, "context_data", None) or {}).get("form")
+    if form is not None and form.has_error(NON_FIELD_ERRORS, code="throttled"):
+        response.status_code = 429
+    return response
 
 
 @require_http_methods(["GET", "POST"])

@@ -75,6 +75,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "core.limits.RequestLimitsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -287,3 +288,21 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
+
+# --- Hardening limits (README, Limits). Self-contained: keep this block last. ---------------
+# Query strings longer than this many characters are a 414 (core.limits).
+MAX_QUERY_STRING_LENGTH = envint("MAX_QUERY_STRING_LENGTH", 4096)
+# JSON bodies nested deeper than this are a 400 (core.limits.DepthLimitedJSONParser).
+MAX_JSON_DEPTH = envint("MAX_JSON_DEPTH", 32)
+# Paths whose limit refusals are JSON in the API error shape rather than a text page.
+JSON_ERROR_PATH_PREFIXES = ["/api/", "/v1/"]
+# Failed credential checks (accounts/throttling.py). Failures within CREDENTIAL_FAILURE_WINDOW
+# seconds are counted per account and per client address; past a limit, that account or
+# address is refused (even with the right password) for CREDENTIAL_COOLDOWN seconds. 0 is off.
+LOGIN_FAILURES_PER_ACCOUNT = envint("LOGIN_FAILURES_PER_ACCOUNT", 10)
+LOGIN_FAILURES_PER_ADDRESS = envint("LOGIN_FAILURES_PER_ADDRESS", 50)
+API_KEY_FAILURES_PER_ADDRESS = envint("API_KEY_FAILURES_PER_ADDRESS", 20)
+CREDENTIAL_FAILURE_WINDOW = envint("CREDENTIAL_FAILURE_WINDOW", 900)
+CREDENTIAL_COOLDOWN = envint("CREDENTIAL_COOLDOWN", 900)
+# Any key check can meet a cool-down, so every operation documents its 429.
+SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"].append("accounts.schema.add_credential_cooldown")

@@ -17,6 +17,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
+from accounts.selectors import session_signs_in
 from conversations.models import Conversation, Message
 from conversations.selectors import (
     conversation_get_for_user,
@@ -157,6 +158,15 @@ class ChatConsumer(AsyncWebsocketConsumer):
         """Close the socket of a session that logged out; nothing more is sent on it."""
         self.ended = True
         await self.close()
+
+    async def user_sessions_ended(self, event):
+        """Close the socket if its session no longer signs in (password changed, deactivated)."""
+        signs_in = await database_sync_to_async(session_signs_in)(
+            user_id=self.scope["user"].pk, session=self.scope.get("session")
+        )
+        if not signs_in:
+            self.ended = True
+            await self.close()
 
     # Rendering --------------------------------------------------------------------------------
 

@@ -49,6 +49,9 @@ def sidebar_changed(*, user_id: int, conversation_public_id: str, action: str) -
 #   {"type": "generation.stop", "message_id": public id}
 # A websocket of a signed-in session listens on `session.<session key>` for
 #   {"type": "session.ended"}  sent on logout: the socket closes and receives nothing more
+# and on `user.<id>` for
+#   {"type": "user.sessions_ended"}  the password changed or the account was deactivated:
+#       each socket re-checks its session and closes if it no longer signs in
 
 
 def generation_group(message_public_id: str) -> str:
@@ -85,3 +88,8 @@ def generation_stop(*, message_public_id: str) -> None:
         generation_group(message_public_id),
         {"type": "generation.stop", "message_id": message_public_id},
     )
+
+
+def user_sessions_ended(*, user_id: int) -> None:
+    """Ask every socket of the user to close unless its session still signs in (after commit)."""
+    publish_on_commit(user_group(user_id), {"type": "user.sessions_ended"})

@@ -1,6 +1,7 @@
 """Rate limits per user and per key, counted atomically so a concurrent burst cannot pass."""
 
 import threading
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
@@ -160,3 +161,40 @@ def test_a_concurrent_http_burst_passes_exactly_the_limit(
     # Eight at once: the test server's listen backlog is ten connections.
     statuses = burst(post, 8)
     assert sorted(statuses) == [400] * 3 + [429] * 5
+
+
+def test_api_key_guessing_from_one_address_gets_429_then_even_a_good_key_waits(
+    client, owner, settings
+):
+    settings.API_KEY_FAILURES_PER_ADDRESS = 20
+    settings.CREDENTIAL_COOLDOWN = 900
+    good = make_key(owner)
+    guesses = [
+        JsonClient(f"sk-chat-guess{n}", client).get("/api/conversations/").status_code
+        for n in range(25)
+    ]
+    assert guesses[:20] == [401] * 20
+    assert set(guesses[20:]) == {429}
+    response = JsonClient(good, client).get("/api/conversations/")
+    assert response.status_code == 429
+    assert response.json()["error"]["code"] == "throttled"
+    assert 1 <= int(response["Retry-After"]) <= 900
+    # /v1 answers the cool-down in OpenAI's shape.
+    response = JsonClient(good, client).get("/v1/conversations/conv_x")
+    assert response.status_code == 429
+    assert response.json()["error"]["type"] == "rate_limit_error"
+    # Another address is not held up.
+    response = JsonClient(good, client).get("/api/conversations/", REMOTE_ADDR="198.51.100.1")
+    assert response.status_code == 200
+
+
+def test_api_key_cool_down_ends(client, owner, settings, monkeypatch):
+    settings.API_KEY_FAILURES_PER_ADDRESS = 3
+    settings.CREDENTIAL_COOLDOWN = 60
+    good = make_key(owner)
+    for n in range(3):
+        JsonClient(f"sk-chat-guess{n}", client).get("/api/conversations/")
+    assert JsonClient(good, client).get("/api/conversations/").status_code == 429
+    real = time.time
+    monkeypatch.setattr(time, "time", lambda: real() + 61)
+    assert JsonClient(good, client).get("/api/conversations/").status_code == 200
