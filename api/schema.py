@@ -260,3 +260,32 @@ def add_events_path(result, generator, request, public):
                 if parameter["in"] == "path" and segment in examples:
                     parameter["example"] = examples[segment]
     return result
+
+
+QUERY_TOO_LONG_EXAMPLE = {
+    "error": {
+        "code": "query_too_long",
+        "message": "The query string is longer than 4,096 characters.",
+        "type": "invalid_request_error",
+        "param": None,
+    }
+}
+
+
+def add_query_limit(result, generator, request, public):
+    """drf-spectacular hook: every operation can answer 414 (see core.limits)."""
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            responses = operation.get("responses") if isinstance(operation, dict) else None
+            if responses is None or "414" in responses:
+                continue
+            responses["414"] = {
+                "description": "The query string is longer than MAX_QUERY_STRING_LENGTH.",
+                "content": {
+                    "application/json": {
+                        "schema": {"type": "object"},
+                        "examples": {"Error414": {"value": QUERY_TOO_LONG_EXAMPLE}},
+                    }
+                },
+            }
+    return result

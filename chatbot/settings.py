@@ -306,3 +306,4 @@ CREDENTIAL_FAILURE_WINDOW = envint("CREDENTIAL_FAILURE_WINDOW", 900)
 CREDENTIAL_COOLDOWN = envint("CREDENTIAL_COOLDOWN", 900)
 # Any key check can meet a cool-down, so every operation documents its 429.
 SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"].append("accounts.schema.add_credential_cooldown")
+SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"].append("api.schema.add_query_limit")
