@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from conversations import selectors
 from conversations.models import (
     METADATA_MAX_KEY_CHARS,
     METADATA_MAX_KEYS,
@@ -346,27 +347,13 @@ def message_append(
     return message
 
 
-_SUBTREE_SQL = """
-WITH RECURSIVE subtree(id) AS (
-    SELECT id FROM conversations_message WHERE id = %s
-    UNION ALL
-    SELECT m.id FROM conversations_message m JOIN subtree s ON m.parent_id = s.id
-)
-SELECT id FROM subtree
-"""
-
-
 def message_delete(*, message: Message) -> None:
     """Delete a message and every reply below it; the active leaf moves up if it was among them."""
-    from django.db import connection
-
     with transaction.atomic():
         conv = Conversation.objects.select_for_update().get(pk=message.conversation_id)
         conversation_check_open(conv)
         conversation_check_idle(conv)
-        with connection.cursor() as cursor:
-            cursor.execute(_SUBTREE_SQL, [message.pk])
-            doomed = {row[0] for row in cursor.fetchall()}
+        doomed = selectors.message_subtree_ids(message=message)
         if conv.current_message_id in doomed:
             conv.current_message_id = message.parent_id
         conv.message_count = max(conv.message_count - len(doomed), 0)
@@ -513,23 +500,13 @@ def conversation_switch_branch(*, conversation: Conversation, message: Message) 
 
     The choice is stored on the conversation, so it survives reloads and shows in every tab.
     """
-    from django.db import connection
-
     if message.conversation_id != conversation.pk:
         raise ValidationError({"message": "No such message in this conversation."})
     with transaction.atomic():
         conv = Conversation.objects.select_for_update().get(pk=conversation.pk)
         conversation_check_open(conv)
         conversation_check_idle(conv)
-        # The newest message of a subtree is always a leaf: children come after parents.
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT s.id FROM ({_SUBTREE_SQL}) s "
-                "JOIN conversations_message m ON m.id = s.id "
-                "ORDER BY m.created_at DESC, m.id DESC LIMIT 1",
-                [message.pk],
-            )
-            (leaf_id,) = cursor.fetchone()
+        leaf_id = selectors.message_newest_leaf_id(message=message)
         conv.current_message_id = leaf_id
         conv.save(update_fields=["current_message"])
         events.thread_changed(conversation_public_id=conv.public_id)
