@@ -14,7 +14,6 @@ from django.contrib.auth.signals import user_logged_out
 from django.dispatch import receiver
 from django.http import Http404
 from django.template.loader import render_to_string
-from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from conversations.models import Conversation, Message
@@ -39,19 +38,14 @@ def render_message(message: Message, *, position: int = 1, count: int = 1, csrf_
 @cache
 def sidebar_refresh_html() -> str:
     """Return the element that makes the page re-fetch its sidebar list."""
-    return format_html(
-        '<div id="sidebar-refresh" hx-get="{}" hx-trigger="load" '
-        'hx-target="#conversation-list" hx-swap="outerHTML"></div>',
-        reverse("sidebar"),
-    )
+    return render_to_string("base.html#sidebar-refresh-oob")
 
 
 def thread_refresh_html(conversation_public_id: str) -> str:
     """Return the element that makes the page re-fetch the thread of the active branch."""
-    return format_html(
-        '<div id="thread-refresh" hx-get="{}" hx-trigger="load" hx-select="#message-list" '
-        'hx-target="#message-list" hx-swap="outerHTML"></div>',
-        reverse("conversation", args=[conversation_public_id]),
+    return render_to_string(
+        "conversations/chat.html#thread-refresh-oob",
+        {"conversation_public_id": conversation_public_id},
     )
 
 
@@ -212,4 +206,4 @@ def close_session_sockets(sender, request, user, **kwargs):
     """Close every websocket of a session when it logs out."""
     session = getattr(request, "session", None)
     if session is not None and session.session_key:
-        events.publish(events.session_group(session.session_key), {"type": "session.ended"})
+        events.session_ended(session_key=session.session_key)

@@ -573,9 +573,10 @@ def message_stop(*, message: Message) -> Message:
         reply.status_reason = generation.STOPPED_REASON
         reply.updated_at = timezone.now()
         reply.save(update_fields=["status", "status_reason", "updated_at"])
-        events.publish_on_commit(
-            events.conversation_group(conversation.public_id),
-            {"type": "generation.done", "message_id": reply.public_id, "status": reply.status},
+        events.generation_done(
+            conversation_public_id=conversation.public_id,
+            message_public_id=reply.public_id,
+            status=reply.status,
         )
     return reply
 
