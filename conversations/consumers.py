@@ -14,7 +14,6 @@ from django.contrib.auth.signals import user_logged_out
 from django.dispatch import receiver
 from django.http import Http404
 from django.template.loader import render_to_string
-from django.utils.html import format_html, format_html_join
 
 from conversations.models import Conversation, Message
 from conversations.selectors import (
@@ -164,21 +163,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
         )
 
     def _created_frame(self, entries: list[tuple[Message, int, int]], replaces: str) -> str:
-        articles = format_html_join("", "{}", ((self._render(*e),) for e in entries))
-        if not replaces:
-            # Append unless this tab already shows them (the tab that sent them does).
-            return format_html(
-                '<div hx-swap-oob="beforeend:#message-list:not(:has(#message-{}))">{}</div>',
-                entries[0][0].public_id,
-                articles,
-            )
-        # A new branch: what followed the replaced message belongs to the old branch.
-        return format_html(
-            '<div hx-swap-oob="delete:#message-{} ~ *"></div>'
-            '<div hx-swap-oob="outerHTML:#message-{}">{}</div>',
-            replaces,
-            replaces,
-            articles,
+        return render_to_string(
+            "conversations/chat.html#messages-created-oob",
+            {"entries": entries, "replaces": replaces, "csrf_token": self._csrf_token()},
         )
 
     # Database (each a single small call from the event loop) ----------------------------------
