@@ -14,8 +14,6 @@ from django.contrib.auth.signals import user_logged_out
 from django.dispatch import receiver
 from django.http import Http404
 from django.template.loader import render_to_string
-from django.urls import reverse
-from django.utils.html import format_html, format_html_join
 
 from accounts.selectors import session_signs_in
 from conversations.models import Conversation, Message
@@ -40,19 +38,14 @@ def render_message(message: Message, *, position: int = 1, count: int = 1, csrf_
 @cache
 def sidebar_refresh_html() -> str:
     """Return the element that makes the page re-fetch its sidebar list."""
-    return format_html(
-        '<div id="sidebar-refresh" hx-get="{}" hx-trigger="load" '
-        'hx-target="#conversation-list" hx-swap="outerHTML"></div>',
-        reverse("sidebar"),
-    )
+    return render_to_string("base.html#sidebar-refresh-oob")
 
 
 def thread_refresh_html(conversation_public_id: str) -> str:
     """Return the element that makes the page re-fetch the thread of the active branch."""
-    return format_html(
-        '<div id="thread-refresh" hx-get="{}" hx-trigger="load" hx-select="#message-list" '
-        'hx-target="#message-list" hx-swap="outerHTML"></div>',
-        reverse("conversation", args=[conversation_public_id]),
+    return render_to_string(
+        "conversations/chat.html#thread-refresh-oob",
+        {"conversation_public_id": conversation_public_id},
     )
 
 
@@ -180,21 +173,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
         )
 
     def _created_frame(self, entries: list[tuple[Message, int, int]], replaces: str) -> str:
-        articles = format_html_join("", "{}", ((self._render(*e),) for e in entries))
-        if not replaces:
-            # Append unless this tab already shows them (the tab that sent them does).
-            return format_html(
-                '<div hx-swap-oob="beforeend:#message-list:not(:has(#message-{}))">{}</div>',
-                entries[0][0].public_id,
-                articles,
-            )
-        # A new branch: what followed the replaced message belongs to the old branch.
-        return format_html(
-            '<div hx-swap-oob="delete:#message-{} ~ *"></div>'
-            '<div hx-swap-oob="outerHTML:#message-{}">{}</div>',
-            replaces,
-            replaces,
-            articles,
+        return render_to_string(
+            "conversations/chat.html#messages-created-oob",
+            {"entries": entries, "replaces": replaces, "csrf_token": self._csrf_token()},
         )
 
     # Database (each a single small call from the event loop) ----------------------------------
@@ -222,4 +203,4 @@ def close_session_sockets(sender, request, user, **kwargs):
     """Close every websocket of a session when it logs out."""
     session = getattr(request, "session", None)
     if session is not None and session.session_key:
-        events.publish(events.session_group(session.session_key), {"type": "session.ended"})
+        events.session_ended(session_key=session.session_key)

@@ -12,14 +12,6 @@ TITLE_MAX_CHARS = 200
 PREVIEW_MAX_CHARS = 200
 
 
-def make_preview(text: str) -> str:
-    """Return the first line of text, shortened for the sidebar."""
-    line = " ".join(text.split())
-    if len(line) <= PREVIEW_MAX_CHARS:
-        return line
-    return line[: PREVIEW_MAX_CHARS - 1].rstrip() + "…"
-
-
 class ConversationQuerySet(models.QuerySet):
     def delete(self):
         """Delete these conversations; their messages and share links go in the database."""

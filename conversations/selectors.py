@@ -5,6 +5,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.db import connection
 from django.db.models import F, Q, QuerySet, Window
 from django.db.models.functions import RowNumber
 from django.http import Http404
@@ -140,20 +141,27 @@ def conversation_latest_by_project(
     return latest
 
 
-_PATH_SQL = """
+_MESSAGES = Message._meta.db_table
+
+# The ancestors of a leaf, nearest first: one primary-key probe per level, `depth` counts up.
+_PATH_CTE = f"""
 WITH RECURSIVE path(id, parent_id, depth) AS (
-    SELECT id, parent_id, 0 FROM conversations_message
+    SELECT id, parent_id, 0 FROM {_MESSAGES}
     WHERE id = %s AND conversation_id = %s
     UNION ALL
     SELECT m.id, m.parent_id, p.depth + 1
-    FROM conversations_message m JOIN path p ON m.id = p.parent_id
+    FROM {_MESSAGES} m JOIN path p ON m.id = p.parent_id
     WHERE p.depth < %s
 )
-SELECT m.id, m.public_id, m.conversation_id, m.parent_id, m.role, m.content, m.status,
-       m.status_reason, m.model, m.input_tokens, m.output_tokens, m.call_id, m.client_id,
-       m.created_at, m.updated_at
-FROM conversations_message m JOIN path p ON m.id = p.id
-ORDER BY p.depth DESC
+"""
+
+# A message and every message below it.
+_SUBTREE_CTE = f"""
+WITH RECURSIVE subtree(id) AS (
+    SELECT id FROM {_MESSAGES} WHERE id = %s
+    UNION ALL
+    SELECT m.id FROM {_MESSAGES} m JOIN subtree s ON m.parent_id = s.id
+)
 """
 
 
@@ -161,7 +169,48 @@ def message_path(*, conversation: Conversation, leaf_id: int | None, limit: int)
     """Return up to `limit` messages ending at `leaf_id`, oldest first (one query)."""
     if leaf_id is None or limit <= 0:
         return []
-    return list(Message.objects.raw(_PATH_SQL, [leaf_id, conversation.pk, limit - 1]))
+    columns = ", ".join(f"m.{f.column}" for f in Message._meta.concrete_fields)
+    sql = (
+        f"{_PATH_CTE} SELECT {columns} FROM {_MESSAGES} m JOIN path p ON m.id = p.id "
+        "ORDER BY p.depth DESC"
+    )
+    return list(Message.objects.raw(sql, [leaf_id, conversation.pk, limit - 1]))
+
+
+def message_path_ids(*, conversation: Conversation, leaf_id: int | None, limit: int) -> list[int]:
+    """Return the ids of up to `limit` messages ending at `leaf_id`, the leaf first (one query).
+
+    Reads two integers per level, never a message's content.
+    """
+    if leaf_id is None or limit <= 0:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"{_PATH_CTE} SELECT id FROM path ORDER BY depth", [leaf_id, conversation.pk, limit - 1]
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def message_subtree_ids(*, message: Message) -> set[int]:
+    """Return the ids of the message and of every message below it (one query)."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"{_SUBTREE_CTE} SELECT id FROM subtree", [message.pk])
+        return {row[0] for row in cursor.fetchall()}
+
+
+def message_newest_leaf_id(*, message: Message) -> int:
+    """Return the id of the newest message below `message` (or its own): always a leaf.
+
+    Children are created after their parents, so the newest of a subtree has no children.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"{_SUBTREE_CTE} SELECT s.id FROM subtree s JOIN {_MESSAGES} m ON m.id = s.id "
+            "ORDER BY m.created_at DESC, m.id DESC LIMIT 1",
+            [message.pk],
+        )
+        (leaf_id,) = cursor.fetchone()
+    return leaf_id
 
 
 @dataclass(frozen=True)
@@ -185,16 +234,33 @@ def message_thread(
     return Thread(messages=path, has_older=False)
 
 
-def message_get_for_user(*, user, public_id: str) -> Message:
-    """Return a message of one of the user's conversations, or raise Http404."""
+def message_get_for_user(
+    *,
+    user,
+    public_id: str,
+    conversation: Conversation | None = None,
+    conversation_public_id: str | None = None,
+) -> Message:
+    """Return a message of the user's (given) conversation; Http404 for missing and foreign alike.
+
+    The only way a door reaches a message by its public id. A door that knows only the
+    conversation's public id passes `conversation_public_id` and still makes one query.
+    """
     if not getattr(user, "is_authenticated", False):
         raise Http404("No such message.")
+    scope: dict = {"conversation__owner": user}
+    if conversation is not None:
+        scope["conversation"] = conversation
+    if conversation_public_id is not None:
+        scope["conversation__public_id"] = conversation_public_id
     try:
-        return Message.objects.select_related("conversation").get(
-            public_id=public_id, conversation__owner=user
-        )
+        message = Message.objects.select_related("conversation").get(public_id=public_id, **scope)
     except Message.DoesNotExist:
         raise Http404("No such message.") from None
+    if conversation is not None:
+        # The caller's instance, so later writes and refreshes act on the same object.
+        message.conversation = conversation
+    return message
 
 
 def message_sibling_positions(

@@ -1,24 +1,29 @@
 """Writes to conversations and messages; every door (HTML, DRF, /v1, websocket) calls these."""
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from conversations import engine
+from conversations import engine, selectors
+from conversations.counters import KEEP, apply_counters, conversation_counters_update
 from conversations.models import (
     METADATA_MAX_KEY_CHARS,
     METADATA_MAX_KEYS,
     METADATA_MAX_VALUE_CHARS,
-    PREVIEW_MAX_CHARS,
     TITLE_MAX_CHARS,
     Conversation,
     Message,
 )
 from core import events
 from core.errors import DomainError
+
+MESSAGE_BATCH_SIZE = 500
 
 
 class ConversationError(DomainError):
@@ -53,14 +58,6 @@ class SendResult:
     user_message: Message
     assistant_message: Message
     created: bool
-
-
-def make_preview(text: str) -> str:
-    """Return the first line of text, shortened for the sidebar."""
-    line = " ".join(text.split())
-    if len(line) <= PREVIEW_MAX_CHARS:
-        return line
-    return line[: PREVIEW_MAX_CHARS - 1].rstrip() + "…"
 
 
 def validate_title(title: str) -> str:
@@ -254,21 +251,132 @@ def conversation_check_writable(conv: Conversation, *, adding: int) -> None:
     conversation_check_idle(conv)
 
 
-def _advance_leaf(
-    conv: Conversation, *, leaf: Message, added: int, now, preview_text: str | None = None
-) -> None:
-    """Make `leaf` the active leaf and update the sidebar's denormalized fields in one write."""
-    conv.current_message = leaf
-    conv.message_count += added
-    conv.updated_at = now
-    fields = ["current_message", "message_count", "updated_at"]
-    if preview_text is not None:
-        conv.preview = make_preview(preview_text)
-        fields.append("preview")
-    conv.save(update_fields=fields)
-    events.sidebar_changed(
-        user_id=conv.owner_id, conversation_public_id=conv.public_id, action="updated"
-    )
+@dataclass(frozen=True)
+class NewMessage:
+    """A message to write: what the caller knows; the writer adds ids and parent links."""
+
+    role: str
+    content: str = ""
+    status: str = Message.Status.COMPLETED
+    status_reason: str = ""
+    model: str = ""
+    input_tokens: int = 0
+    output_tokens: int = 0
+    call_id: str = ""
+    client_id: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+def _reserve_message_ids(count: int) -> list[int]:
+    """Return `count` unused message primary keys (call inside the writing transaction).
+
+    Knowing ids up front lets one INSERT carry every parent link. PostgreSQL hands them out
+    from the sequence; SQLite's write lock (transactions begin IMMEDIATE) is held already,
+    so the ids after the largest ever used stay free until commit.
+    """
+    table = Message._meta.db_table
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                [table, count],
+            )
+            return [row[0] for row in cursor.fetchall()]
+        cursor.execute(
+            f"SELECT MAX(n) FROM (SELECT MAX(id) AS n FROM {table} "
+            "UNION ALL SELECT seq FROM sqlite_sequence WHERE name = %s)",
+            [table],
+        )
+        start = (cursor.fetchone()[0] or 0) + 1
+    return list(range(start, start + count))
+
+
+def message_chain_append(
+    *,
+    conversation: Conversation,
+    parent: Message | int | None,
+    messages: list[NewMessage],
+    parents: list[int | None] | None = None,
+    leaf: int = -1,
+    now=None,
+    notify: bool = True,
+) -> list[Message]:
+    """Write messages under `parent` as a chain and update the counters (caller's transaction).
+
+    The one way messages are written: send, regenerate, edit, append, a continued share and
+    an import. By default each message hangs under the one before it and the last becomes
+    the active leaf; an import passes `parents` (for each message the index of its parent in
+    the batch, or None for `parent`) and the index of its `leaf`. `now` stamps rows without
+    their own times and the conversation's updated_at (None keeps updated_at). An unsaved
+    `conversation` (an import) is inserted here, its counters set.
+    Queries: reserve ids (more than one message, or a new conversation), the conversation's
+    INSERT (a new one), the messages' INSERTs (500 a statement), the counters' UPDATE.
+    """
+    if not connection.in_atomic_block:
+        raise RuntimeError("Write messages inside the transaction that checked the conversation.")
+    if not messages:
+        if conversation._state.adding:
+            conversation.save(force_insert=True)
+        return []
+    stamp = now or timezone.now()
+    parent_id = parent.pk if isinstance(parent, Message) else parent
+    # A new (unsaved) conversation is inserted with its counters and leaf already set: foreign
+    # keys are checked at commit, so it may name its current message before that row exists.
+    adding = conversation._state.adding
+    many = len(messages) > 1 or adding
+    ids = _reserve_message_ids(len(messages)) if many else [None]
+    rows = []
+    for index, item in enumerate(messages):
+        if parents is None:
+            up = index - 1 if index else None
+        else:
+            up = parents[index]
+            if up is not None and not 0 <= up < index:
+                raise ValueError("A message must come after its parent.")
+        rows.append(
+            Message(
+                id=ids[index],
+                conversation=conversation,
+                parent_id=parent_id if up is None else ids[up],
+                role=item.role,
+                content=item.content,
+                status=item.status,
+                status_reason=item.status_reason,
+                model=item.model,
+                input_tokens=item.input_tokens,
+                output_tokens=item.output_tokens,
+                call_id=item.call_id,
+                client_id=item.client_id,
+                created_at=item.created_at or stamp,
+                updated_at=item.updated_at or item.created_at or stamp,
+            )
+        )
+    if parents is None:
+        for above, row in zip(rows, rows[1:], strict=False):
+            row.parent = above
+    newest = rows[leaf]
+    # The sidebar shows the latest text: what the user asked until the reply has some.
+    texts = [newest.content] if parents is not None else [row.content for row in rows]
+    counters = {
+        "messages": len(rows),
+        "tokens": sum(row.total_tokens for row in rows),
+        "leaf": newest,
+        "preview_text": next((text for text in reversed(texts) if text), None),
+        "now": now,
+    }
+    if adding:
+        apply_counters(conversation, **counters)
+        conversation.save(force_insert=True)
+        for row in rows:
+            row.conversation = conversation
+    if many:
+        Message.objects.bulk_create(rows, batch_size=MESSAGE_BATCH_SIZE)
+    else:
+        rows[0].save(force_insert=True)
+    if not adding:
+        conversation_counters_update(conversation, **counters, notify=notify)
+    return rows
 
 
 def _append_turn(
@@ -282,26 +390,16 @@ def _append_turn(
 ) -> SendResult:
     """Add a user message under parent_id and its in-progress reply (caller holds the row lock)."""
     conversation_check_writable(conv, adding=2)
-    now = timezone.now()
-    user_message = Message.objects.create(
+    user_message, reply = message_chain_append(
         conversation=conv,
-        parent_id=parent_id,
-        role=Message.Role.USER,
-        content=content,
-        client_id=client_id,
-        created_at=now,
-        updated_at=now,
+        parent=parent_id,
+        messages=[
+            NewMessage(role=Message.Role.USER, content=content, client_id=client_id),
+            NewMessage(role=Message.Role.ASSISTANT, status=Message.Status.IN_PROGRESS, model=model),
+        ],
+        leaf=-1,
+        now=timezone.now(),
     )
-    reply = Message.objects.create(
-        conversation=conv,
-        parent=user_message,
-        role=Message.Role.ASSISTANT,
-        status=Message.Status.IN_PROGRESS,
-        model=model,
-        created_at=now,
-        updated_at=now,
-    )
-    _advance_leaf(conv, leaf=reply, added=2, now=now, preview_text=content)
     events.messages_created(
         conversation_public_id=conv.public_id,
         message_ids=[user_message.public_id, reply.public_id],
@@ -330,53 +428,39 @@ def message_append(
     with transaction.atomic():
         conv = Conversation.objects.select_for_update().get(pk=conversation.pk)
         conversation_check_writable(conv, adding=1)
-        now = timezone.now()
-        message = Message.objects.create(
+        (message,) = message_chain_append(
             conversation=conv,
-            parent_id=parent.pk if parent is not None else conv.current_message_id,
-            role=role,
-            content=content,
-            model=model,
-            created_at=now,
-            updated_at=now,
+            parent=parent if parent is not None else conv.current_message_id,
+            messages=[NewMessage(role=role, content=content, model=model)],
+            now=timezone.now(),
         )
-        _advance_leaf(conv, leaf=message, added=1, now=now, preview_text=content)
     conversation.refresh_from_db()
     return message
 
 
-_SUBTREE_SQL = """
-WITH RECURSIVE subtree(id) AS (
-    SELECT id FROM conversations_message WHERE id = %s
-    UNION ALL
-    SELECT m.id FROM conversations_message m JOIN subtree s ON m.parent_id = s.id
-)
-SELECT id FROM subtree
-"""
-
-
 def message_delete(*, message: Message) -> None:
     """Delete a message and every reply below it; the active leaf moves up if it was among them."""
-    from django.db import connection
-
     with transaction.atomic():
         conv = Conversation.objects.select_for_update().get(pk=message.conversation_id)
         conversation_check_open(conv)
         conversation_check_idle(conv)
-        with connection.cursor() as cursor:
-            cursor.execute(_SUBTREE_SQL, [message.pk])
-            doomed = {row[0] for row in cursor.fetchall()}
-        if conv.current_message_id in doomed:
-            conv.current_message_id = message.parent_id
-        conv.message_count = max(conv.message_count - len(doomed), 0)
-        conv.save(update_fields=["current_message", "message_count"])
-        # Share links of these messages go with them in the database.
+        doomed = selectors.message_subtree_ids(message=message)
         doomed_messages = Message.objects.filter(pk__in=doomed)
+        tokens = doomed_messages.aggregate(
+            total=Coalesce(Sum(F("input_tokens") + F("output_tokens")), 0)
+        )["total"]
+        leaf, preview_text = KEEP, None
+        if conv.current_message_id in doomed:
+            leaf = message.parent_id
+            preview_text = (
+                Message.objects.filter(pk=leaf).values_list("content", flat=True).first() or ""
+            )
+        conversation_counters_update(
+            conv, messages=-len(doomed), tokens=-tokens, leaf=leaf, preview_text=preview_text
+        )
+        # Share links of these messages go with them in the database.
         doomed_messages.unthread()
         doomed_messages.delete()
-        events.sidebar_changed(
-            user_id=conv.owner_id, conversation_public_id=conv.public_id, action="updated"
-        )
 
 
 GENERATION_BUSY = "A reply is still being generated in this conversation. Wait for it or stop it."
@@ -415,9 +499,10 @@ def message_stop(*, message: Message) -> Message:
         reply.status_reason = engine.STOPPED_REASON
         reply.updated_at = timezone.now()
         reply.save(update_fields=["status", "status_reason", "updated_at"])
-        events.publish_on_commit(
-            events.conversation_group(conversation.public_id),
-            {"type": "generation.done", "message_id": reply.public_id, "status": reply.status},
+        events.generation_done(
+            conversation_public_id=conversation.public_id,
+            message_public_id=reply.public_id,
+            status=reply.status,
         )
     return reply
 
@@ -443,21 +528,22 @@ def message_regenerate(*, message: Message, model: str | None = None) -> SendRes
             model = message.model if message.model in settings.CHAT_MODELS else None
         model = validate_model(model)
         conversation_check_writable(conv, adding=1)
-        now = timezone.now()
         try:
             with transaction.atomic():
-                reply = Message.objects.create(
+                (reply,) = message_chain_append(
                     conversation=conv,
                     parent=prompt,
-                    role=Message.Role.ASSISTANT,
-                    status=Message.Status.IN_PROGRESS,
-                    model=model,
-                    created_at=now,
-                    updated_at=now,
+                    messages=[
+                        NewMessage(
+                            role=Message.Role.ASSISTANT,
+                            status=Message.Status.IN_PROGRESS,
+                            model=model,
+                        )
+                    ],
+                    now=timezone.now(),
                 )
         except IntegrityError:
             raise GenerationInProgress(GENERATION_BUSY) from None
-        _advance_leaf(conv, leaf=reply, added=1, now=now)
         events.messages_created(
             conversation_public_id=conv.public_id,
             message_ids=[reply.public_id],
@@ -508,23 +594,13 @@ def conversation_switch_branch(*, conversation: Conversation, message: Message) 
 
     The choice is stored on the conversation, so it survives reloads and shows in every tab.
     """
-    from django.db import connection
-
     if message.conversation_id != conversation.pk:
         raise ValidationError({"message": "No such message in this conversation."})
     with transaction.atomic():
         conv = Conversation.objects.select_for_update().get(pk=conversation.pk)
         conversation_check_open(conv)
         conversation_check_idle(conv)
-        # The newest message of a subtree is always a leaf: children come after parents.
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT s.id FROM ({_SUBTREE_SQL}) s "
-                "JOIN conversations_message m ON m.id = s.id "
-                "ORDER BY m.created_at DESC, m.id DESC LIMIT 1",
-                [message.pk],
-            )
-            (leaf_id,) = cursor.fetchone()
+        leaf_id = selectors.message_newest_leaf_id(message=message)
         conv.current_message_id = leaf_id
         conv.save(update_fields=["current_message"])
         events.thread_changed(conversation_public_id=conv.public_id)

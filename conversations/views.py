@@ -19,18 +19,12 @@ from django_htmx.http import HttpResponseClientRedirect, push_url, reswap, retar
 from conversations import selectors, services
 from conversations.models import Conversation, Message
 from conversations.selectors import InvalidCursor, Page
+from core.errors import error_text
 from core.http import HtmxHttpRequest, is_partial, login_required
 
 SIDEBAR_PAGE = 50
 PINNED_LIMIT = 100
 THREAD_PAGE = 50
-
-ERROR_STATUS = {
-    services.ConversationNotOpen: 403,
-    services.GenerationInProgress: 409,
-    services.ConversationFull: 400,
-    services.MessageTooLong: 413,
-}
 
 
 def _current_public_id(request: HtmxHttpRequest) -> str | None:
@@ -43,10 +37,9 @@ def _current_public_id(request: HtmxHttpRequest) -> str | None:
     return match.kwargs.get("public_id") if match.url_name == "conversation" else None
 
 
-def _error_text(exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
-        return " ".join(exc.messages)
-    return getattr(exc, "message", str(exc))
+def _error_status(exc: Exception) -> int:
+    """Return the HTTP status of a domain error (400 for a Django ValidationError)."""
+    return getattr(exc, "status_code", 400)
 
 
 # --- Sidebar -------------------------------------------------------------------------------
@@ -240,19 +233,18 @@ def _missing(request: HtmxHttpRequest) -> HttpResponse:
 
 def _message_in(request, conversation: Conversation, message_id: str) -> Message:
     """Return the user's message if it belongs to `conversation`, else raise Http404."""
-    message = selectors.message_get_for_user(user=request.user, public_id=message_id)
-    if message.conversation_id != conversation.pk:
-        raise Http404("No such message.")
-    return message
+    return selectors.message_get_for_user(
+        user=request.user, public_id=message_id, conversation=conversation
+    )
 
 
 def _composer_error(
     request: HtmxHttpRequest, conversation: Conversation | None, exc: Exception
 ) -> HttpResponse:
     """Show why a send failed, keeping the typed text and client id."""
-    status = next((s for cls, s in ERROR_STATUS.items() if isinstance(exc, cls)), 400)
+    status = _error_status(exc)
     composer = {
-        "error": _error_text(exc),
+        "error": error_text(exc),
         "content": request.POST.get("content", ""),
         "client_id": request.POST.get("client_id", ""),
         "selected_model": request.POST.get("model", ""),
@@ -355,11 +347,11 @@ def _branch_response(request: HtmxHttpRequest, conversation: Conversation) -> Ht
 
 
 def _branch_error(request: HtmxHttpRequest, conversation: Conversation, exc) -> HttpResponse:
-    status = next((s for cls, s in ERROR_STATUS.items() if isinstance(exc, cls)), 400)
+    status = _error_status(exc)
     if not is_partial(request):
-        flash.error(request, _error_text(exc))
+        flash.error(request, error_text(exc))
         return redirect("conversation", public_id=conversation.public_id)
-    context = _chat_context(conversation, error=_error_text(exc))
+    context = _chat_context(conversation, error=error_text(exc))
     response = render(request, "conversations/chat.html#composer", context, status=status)
     return reswap(retarget(response, "#composer"), "outerHTML")
 
@@ -443,7 +435,7 @@ def rename(request: HtmxHttpRequest, public_id: str) -> HttpResponse:
     try:
         services.conversation_rename(conversation=conversation, title=value)
     except ValidationError as exc:
-        error = {"renaming": True, "rename_value": value, "rename_error": _error_text(exc)}
+        error = {"renaming": True, "rename_value": value, "rename_error": error_text(exc)}
         if is_partial(request):
             return render(
                 request,

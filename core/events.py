@@ -26,15 +26,42 @@ def publish_on_commit(group: str, event: dict) -> None:
     transaction.on_commit(lambda: publish(group, event))
 
 
+# Payloads: every event is built by one of these functions, nowhere else.
+
+
+def sidebar_changed_event(*, conversation_public_id: str, action: str) -> dict:
+    return {"type": "sidebar.changed", "conversation_id": conversation_public_id, "action": action}
+
+
+def messages_created_event(*, message_ids: list[str], replaces: str = "") -> dict:
+    return {"type": "message.created", "message_ids": message_ids, "replaces": replaces}
+
+
+def generation_delta_event(*, message_public_id: str, text: str) -> dict:
+    return {"type": "generation.delta", "message_id": message_public_id, "text": text}
+
+
+def generation_done_event(*, message_public_id: str, status: str) -> dict:
+    return {"type": "generation.done", "message_id": message_public_id, "status": status}
+
+
+def thread_changed_event() -> dict:
+    return {"type": "thread.changed"}
+
+
+def generation_stop_event(*, message_public_id: str) -> dict:
+    return {"type": "generation.stop", "message_id": message_public_id}
+
+
+def session_ended_event() -> dict:
+    return {"type": "session.ended"}
+
+
 def sidebar_changed(*, user_id: int, conversation_public_id: str, action: str) -> None:
     """Tell every tab of the user that a sidebar row changed (after commit)."""
     publish_on_commit(
         user_group(user_id),
-        {
-            "type": "sidebar.changed",
-            "conversation_id": conversation_public_id,
-            "action": action,
-        },
+        sidebar_changed_event(conversation_public_id=conversation_public_id, action=action),
     )
 
 
@@ -73,23 +100,40 @@ def messages_created(
     """Tell every tab on the conversation about new messages (after commit)."""
     publish_on_commit(
         conversation_group(conversation_public_id),
-        {"type": "message.created", "message_ids": message_ids, "replaces": replaces},
+        messages_created_event(message_ids=message_ids, replaces=replaces),
     )
 
 
 def thread_changed(*, conversation_public_id: str) -> None:
     """Tell every tab on the conversation that its active branch changed (after commit)."""
-    publish_on_commit(conversation_group(conversation_public_id), {"type": "thread.changed"})
+    publish_on_commit(conversation_group(conversation_public_id), thread_changed_event())
 
 
 def generation_stop(*, message_public_id: str) -> None:
     """Ask the engine of a reply, in whichever process it runs, to stop (after commit)."""
     publish_on_commit(
         generation_group(message_public_id),
-        {"type": "generation.stop", "message_id": message_public_id},
+        generation_stop_event(message_public_id=message_public_id),
     )
 
 
 def user_sessions_ended(*, user_id: int) -> None:
     """Ask every socket of the user to close unless its session still signs in (after commit)."""
-    publish_on_commit(user_group(user_id), {"type": "user.sessions_ended"})
+    publish_on_commit(user_group(user_id), user_sessions_ended_event())
+
+
+def generation_done(*, conversation_public_id: str, message_public_id: str, status: str) -> None:
+    """Tell every tab on the conversation that a reply ended, with its status (after commit)."""
+    publish_on_commit(
+        conversation_group(conversation_public_id),
+        generation_done_event(message_public_id=message_public_id, status=status),
+    )
+
+
+def session_ended(*, session_key: str) -> None:
+    """Close every websocket of a session now (it logged out)."""
+    publish(session_group(session_key), session_ended_event())
+
+
+def user_sessions_ended_event() -> dict:
+    return {"type": "user.sessions_ended"}

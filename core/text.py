@@ -8,6 +8,7 @@ carriage return are text.
 import re
 
 from django.core.exceptions import ValidationError
+from django.utils.text import Truncator
 
 INVALID_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
 
@@ -68,3 +69,8 @@ def clean_metadata(
         if (reason := invalid_char_message(item)) is not None:
             raise ValidationError({field: f"Metadata value of {key!r}: {reason}"})
     return value
+
+
+def shorten(text: str, limit: int) -> str:
+    """Return text on one line, cut to `limit` characters with "…" when longer."""
+    return Truncator(" ".join(text.split())).chars(limit, truncate="…")

@@ -23,8 +23,8 @@ from django.db.models import Max
 from django.utils import timezone
 from tqdm import tqdm
 
+from conversations.counters import make_preview
 from conversations.models import TITLE_MAX_CHARS, Conversation, Message
-from conversations.services import make_preview
 from core.ids import new_conversation_id, new_message_id
 
 BENCH_PASSWORD = "bench"

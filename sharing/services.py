@@ -4,11 +4,11 @@ from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F, OuterRef, Q, Subquery
+from django.db.models import F, Q
 from django.utils import timezone
 
 from conversations.models import Conversation, Message
-from conversations.services import conversation_create, make_preview
+from conversations.services import NewMessage, conversation_create, message_chain_append
 from sharing.models import ShareLink
 from sharing.selectors import share_snapshot_messages
 
@@ -115,42 +115,28 @@ def share_continue(*, share: ShareLink, user) -> Conversation:
     snapshot = share_snapshot_messages(share=share)
     with transaction.atomic():
         conversation = conversation_create(owner=user, title=share.conversation.title)
-        now = timezone.now()
-        copies = [
-            Message(
-                conversation=conversation,
-                role=original.role,
-                content=original.content,
-                # A copy never waits on a generation that belongs to someone else.
-                status=(
-                    Message.Status.INCOMPLETE
-                    if original.status == Message.Status.IN_PROGRESS
-                    else original.status
-                ),
-                status_reason=original.status_reason,
-                # The viewer may not learn what the owner chose to hide.
-                model=original.model if share.show_model_names else "",
-                created_at=now,
-                updated_at=now,
-            )
-            for original in snapshot
-        ]
-        Message.objects.bulk_create(copies)
-        # Link each copy to the one before it in one statement. Both databases hand out
-        # ascending ids in insertion order, and no one else writes to this new conversation.
-        if len(copies) > 1:
-            previous = Message.objects.filter(conversation=conversation, pk__lt=OuterRef("pk"))
-            Message.objects.filter(conversation=conversation).exclude(pk=copies[0].pk).update(
-                parent_id=Subquery(previous.order_by("-pk").values("pk")[:1])
-            )
-        for parent, child in zip(copies, copies[1:], strict=False):
-            child.parent_id = parent.pk
-        conversation.current_message = copies[-1] if copies else None
-        conversation.message_count = len(copies)
-        conversation.preview = make_preview(copies[-1].content) if copies else ""
-        conversation.updated_at = now
-        conversation.save(
-            update_fields=["current_message", "message_count", "preview", "updated_at"]
+        message_chain_append(
+            conversation=conversation,
+            parent=None,
+            messages=[
+                NewMessage(
+                    role=original.role,
+                    content=original.content,
+                    # A copy never waits on a generation that belongs to someone else.
+                    status=(
+                        Message.Status.INCOMPLETE
+                        if original.status == Message.Status.IN_PROGRESS
+                        else original.status
+                    ),
+                    status_reason=original.status_reason,
+                    # The viewer may not learn what the owner chose to hide.
+                    model=original.model if share.show_model_names else "",
+                    input_tokens=original.input_tokens,
+                    output_tokens=original.output_tokens,
+                )
+                for original in snapshot
+            ],
+            now=timezone.now(),
         )
     return conversation
 

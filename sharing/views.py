@@ -116,9 +116,9 @@ def share_dialog(request: HtmxHttpRequest, public_id: str) -> HttpResponse:
     message = None
     message_id = request.GET.get("message") or request.POST.get("message")
     if message_id:
-        message = message_get_for_user(user=request.user, public_id=message_id)
-        if message.conversation_id != conversation.pk:
-            raise Http404("No such message.")
+        message = message_get_for_user(
+            user=request.user, public_id=message_id, conversation=conversation
+        )
     share = None
     status = 200
     if request.method == "POST":

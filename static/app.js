@@ -231,30 +231,12 @@
   }
 
   function isFinal(article) { return article.dataset.status !== "in_progress"; }
-  function textLength(article) {
-    const body = $(".message-body", article);
-    return body ? body.textContent.length : 0;
-  }
-
-  // A message can arrive twice (the send response and the websocket): keep the newest state.
-  function dedupe(article) {
-    if (!article.isConnected || !article.id) return;
-    const copies = $$(`[id="${article.id}"]`);
-    if (copies.length < 2) return;
-    const best = copies.reduce((a, b) => {
-      if (isFinal(a) !== isFinal(b)) return isFinal(a) ? a : b;
-      return textLength(b) > textLength(a) ? b : a;
-    });
-    copies.forEach((copy) => { if (copy !== best) copy.remove(); });
-  }
 
   function enhance() {
     const roots = Array.from(pending);
     pending.clear();
     roots.forEach((root) => {
       if (!root.isConnected) return;
-      if (root.matches("article.message")) dedupe(root);
-      $$("article.message", root).forEach(dedupe);
       decorateCode(root.matches(".markdown pre") ? root.parentElement : root);
       if (root.matches("dialog[data-modal]") && !root.open) root.showModal();
       $$("[data-composer-input]", root).forEach(autosize);

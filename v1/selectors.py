@@ -3,26 +3,13 @@
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import connection
 
 from conversations.models import Conversation, Message
-from conversations.selectors import keyset_after, message_path
+from conversations.selectors import keyset_after, message_path, message_path_ids
 from v1.errors import invalid
 
 ITEM_FIELDS = ("id", "public_id", "conversation_id", "role", "content", "status")
 CONVERSATION_FIELDS = ("id", "public_id", "title", "metadata", "created_at", "updated_at")
-
-_PATH_IDS_SQL = f"""
-WITH RECURSIVE path(id, parent_id, depth) AS (
-    SELECT id, parent_id, 0 FROM {Message._meta.db_table}
-    WHERE id = %s AND conversation_id = %s
-    UNION ALL
-    SELECT m.id, m.parent_id, p.depth + 1
-    FROM {Message._meta.db_table} m JOIN path p ON m.id = p.parent_id
-    WHERE p.depth < %s
-)
-SELECT id FROM path ORDER BY depth
-"""
 
 
 @dataclass(frozen=True)
@@ -43,11 +30,9 @@ def active_path_ids(*, conversation: Conversation, limit: int) -> list[int]:
     One recursive query that walks parent links up from the leaf: `limit` primary-key
     probes reading two integers each, never a message's content.
     """
-    if conversation.current_message_id is None or limit <= 0:
-        return []
-    with connection.cursor() as cursor:
-        cursor.execute(_PATH_IDS_SQL, [conversation.current_message_id, conversation.pk, limit - 1])
-        return [row[0] for row in cursor.fetchall()]
+    return message_path_ids(
+        conversation=conversation, leaf_id=conversation.current_message_id, limit=limit
+    )
 
 
 def item_page(*, conversation: Conversation, after: str | None, limit: int, order: str) -> ItemPage:

@@ -94,10 +94,9 @@ class V1View(APIView):
 
     def message(self, conversation_id: str, item_id: str):
         """Return the owner's message if it belongs to conversation_id, else raise 404."""
-        message = selectors.message_get_for_user(user=self.request.user, public_id=item_id)
-        if message.conversation.public_id != conversation_id:
-            raise errors.not_found("No such message.")
-        return message
+        return selectors.message_get_for_user(
+            user=self.request.user, public_id=item_id, conversation_public_id=conversation_id
+        )
 
 
 def _append_items(conversation, items: list[s.NewItem]) -> list:

@@ -149,9 +149,9 @@ class ConversationDetailView(APIView):
         query = parse(ThreadQuery, request.query_params.dict())
         before = None
         if query.get("before"):
-            before = selectors.message_get_for_user(user=request.user, public_id=query["before"])
-            if before.conversation_id != conversation.pk:
-                raise Http404("No such message.")
+            before = selectors.message_get_for_user(
+                user=request.user, public_id=query["before"], conversation=conversation
+            )
         thread = selectors.message_thread(
             conversation=conversation, before=before, limit=query["limit"]
         )

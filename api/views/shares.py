@@ -68,7 +68,9 @@ class ConversationShareView(APIView):
         message = None
         if data.get("message"):
             try:
-                message = message_get_for_user(user=request.user, public_id=data["message"])
+                message = message_get_for_user(
+                    user=request.user, public_id=data["message"], conversation=conversation
+                )
             except Http404:
                 raise serializers.ValidationError({"message": ["No such message."]}) from None
         expires_in = data.get("expires_in")

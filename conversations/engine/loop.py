@@ -133,7 +133,7 @@ async def _publish(gen: Generation, arrived: asyncio.Event, ended: asyncio.Event
         await arrived.wait()
         arrived.clear()
         await layer.group_send(
-            group, {"type": "generation.delta", "message_id": gen.public_id, "text": gen.text}
+            group, events.generation_delta_event(message_public_id=gen.public_id, text=gen.text)
         )
         if await _pause(ended, PUBLISH_INTERVAL):
             return
@@ -208,7 +208,7 @@ async def _end(gen: Generation, db, status: str, reason: str) -> None:
     )
     await events.apublish(
         events.conversation_group(gen.conversation_public_id),
-        {"type": "generation.done", "message_id": gen.public_id, "status": final_status},
+        events.generation_done_event(message_public_id=gen.public_id, status=final_status),
     )
 
 
@@ -217,9 +217,7 @@ async def _give_title(gen: Generation, db) -> None:
     if await db(conversation_save_title)(gen.conversation_id, title):
         await events.apublish(
             events.user_group(gen.owner_id),
-            {
-                "type": "sidebar.changed",
-                "conversation_id": gen.conversation_public_id,
-                "action": "titled",
-            },
+            events.sidebar_changed_event(
+                conversation_public_id=gen.conversation_public_id, action="titled"
+            ),
         )

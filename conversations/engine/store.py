@@ -9,11 +9,11 @@ from django.core.cache import cache
 from django.db import DatabaseError, close_old_connections, transaction
 from django.utils import timezone
 
+from conversations.counters import conversation_counters_update
 from conversations.engine.context import build_context
 from conversations.engine.state import Generation, alive_key, is_running, stop_key
 from conversations.llm import Usage, estimate_tokens
-from conversations.models import Conversation, Message, make_preview
-from core import events
+from conversations.models import Conversation, Message
 
 logger = logging.getLogger(__name__)
 
@@ -100,17 +100,11 @@ def reply_finish(gen: Generation, status: str, reason: str) -> str:
                 "updated_at",
             ]
         )
-        conversation.token_count += input_tokens + output_tokens
-        conversation.updated_at = now
-        fields = ["token_count", "updated_at"]
-        if gen.text:
-            conversation.preview = make_preview(gen.text)
-            fields.append("preview")
-        conversation.save(update_fields=fields)
-        events.sidebar_changed(
-            user_id=gen.owner_id,
-            conversation_public_id=gen.conversation_public_id,
-            action="updated",
+        conversation_counters_update(
+            conversation,
+            tokens=input_tokens + output_tokens,
+            preview_text=gen.text or None,
+            now=now,
         )
     cache.delete_many([alive_key(gen.message_id), stop_key(gen.message_id)])
     return reply.status

@@ -6,6 +6,7 @@ import re
 from django.conf import settings
 
 from conversations.llm import DEMO_MODEL, TITLE_MAX_CHARS, ProviderError, derive_title, get_provider
+from core.text import shorten
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +41,4 @@ def clean_title(raw: str) -> str:
     line = " ".join(raw.strip().splitlines()[0].split()) if raw.strip() else ""
     line = re.sub(r"^title\s*:\s*", "", line, flags=re.IGNORECASE)
     line = line.strip(QUOTES).rstrip(".").strip(QUOTES)
-    if len(line) > TITLE_MAX_CHARS:
-        line = line[: TITLE_MAX_CHARS - 1].rstrip() + "…"
-    return line
+    return shorten(line, TITLE_MAX_CHARS)

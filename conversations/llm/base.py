@@ -5,6 +5,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Protocol, TypedDict
 
+from core.text import shorten
+
 DEMO_MODEL = "demo"
 TITLE_MAX_WORDS = 6
 TITLE_MAX_CHARS = 60
@@ -66,6 +68,5 @@ def derive_title(text: str) -> str:
     first_line = next((line for line in text.strip().splitlines() if line.strip()), "")
     words = re.sub(r"[#*_`>\[\]()]+", " ", first_line).split()
     title = " ".join(words[:TITLE_MAX_WORDS]).strip(" .,:;!?-")
-    if len(title) > TITLE_MAX_CHARS:
-        title = title[: TITLE_MAX_CHARS - 1].rstrip() + "…"
+    title = shorten(title, TITLE_MAX_CHARS)
     return title[:1].upper() + title[1:] if title else "New chat"

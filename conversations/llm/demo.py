@@ -14,6 +14,7 @@ from conversations.llm.base import (
     derive_title,
     estimate_tokens,
 )
+from core.text import shorten
 
 
 def compose_reply(question: str) -> str:
@@ -41,7 +42,7 @@ def compose_reply(question: str) -> str:
 def _quote(text: str, limit: int = 80) -> str:
     line = " ".join(text.split())
     line = re.sub(r"[*_`]", "", line)
-    return line if len(line) <= limit else line[: limit - 1] + "…"
+    return shorten(line, limit)
 
 
 class DemoProvider:

@@ -9,6 +9,7 @@ import openai
 from django.conf import settings
 
 from conversations.llm.base import ChatMessage, ProviderError, StreamEvent, TextDelta, Usage
+from core.text import shorten
 
 # One client per event loop: its connection pool belongs to the loop that opened it. A server
 # has one loop, so one client; a generation run to completion outside a server gets its own.
@@ -70,8 +71,7 @@ def _error_text(chunk: dict) -> str:
 
 
 def _short(text: str, limit: int = 200) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return shorten(str(text), limit)
 
 
 class OpenAIProvider:

@@ -14,10 +14,10 @@ from typing import IO
 import ijson
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, transaction
 
 from conversations.models import TITLE_MAX_CHARS, Conversation, Message
-from conversations.services import make_preview, validate_metadata
+from conversations.services import NewMessage, message_chain_append, validate_metadata
 from core import events
 from organise.transfer import export
 from organise.transfer.chatgpt import chatgpt_conversation, label
@@ -211,31 +211,6 @@ def _project_for(user, spec: dict | None, cache: dict[str, Project]) -> Project 
     return cache[title]
 
 
-def _reserve_message_ids(count: int) -> list[int]:
-    """Return `count` unused message primary keys (call inside the writing transaction).
-
-    Knowing ids up front lets one INSERT carry every parent link. PostgreSQL hands them out
-    from the sequence; SQLite's write lock (transactions begin IMMEDIATE) is held already,
-    so the ids after the largest ever used stay free until commit.
-    """
-    if count == 0:
-        return []
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(
-                "SELECT nextval(pg_get_serial_sequence('conversations_message', 'id')) "
-                "FROM generate_series(1, %s)",
-                [count],
-            )
-            return [row[0] for row in cursor.fetchall()]
-        cursor.execute(
-            "SELECT MAX(n) FROM (SELECT MAX(id) AS n FROM conversations_message "
-            "UNION ALL SELECT seq FROM sqlite_sequence WHERE name = 'conversations_message')"
-        )
-        start = (cursor.fetchone()[0] or 0) + 1
-    return list(range(start, start + count))
-
-
 def conversation_import(
     *, user, imported: ImportedConversation, project: Project | None = None
 ) -> Conversation:
@@ -251,19 +226,7 @@ def conversation_import(
     if len({item.key for item in imported.messages}) != len(imported.messages):
         raise Malformed(imported.label, "a message id appears twice")
     with transaction.atomic():
-        ids = dict(
-            zip(
-                (item.key for item in imported.messages),
-                _reserve_message_ids(len(imported.messages)),
-                strict=True,
-            )
-        )
-        current = next(
-            (item for item in imported.messages if item.key == imported.current_key), None
-        )
-        # Foreign keys are checked at commit, so the conversation may name its current
-        # message before that row is written.
-        conversation = Conversation.objects.create(
+        conversation = Conversation(
             owner=user,
             project=project,
             title=imported.title,
@@ -272,16 +235,13 @@ def conversation_import(
             archived_at=imported.updated_at if imported.archived else None,
             pinned_at=imported.updated_at if imported.pinned else None,
             metadata=imported.metadata,
-            message_count=len(imported.messages),
-            current_message_id=ids[current.key] if current else None,
-            preview=make_preview(current.content) if current else "",
         )
-        Message.objects.bulk_create(
-            [
-                Message(
-                    id=ids[item.key],
-                    conversation=conversation,
-                    parent_id=ids[item.parent_key] if item.parent_key is not None else None,
+        index = {item.key: i for i, item in enumerate(imported.messages)}
+        message_chain_append(
+            conversation=conversation,
+            parent=None,
+            messages=[
+                NewMessage(
                     role=item.role,
                     content=item.content,
                     status=item.status,
@@ -294,7 +254,9 @@ def conversation_import(
                 )
                 for item in imported.messages
             ],
-            batch_size=BATCH_SIZE,
+            parents=[index.get(item.parent_key) for item in imported.messages],
+            leaf=index.get(imported.current_key, len(imported.messages) - 1),
+            notify=False,
         )
     return conversation
 

@@ -7,8 +7,8 @@ from django.core.management import CommandError, call_command
 from django.db.models import Count
 from django.utils import timezone
 
+from conversations.counters import make_preview
 from conversations.models import Conversation, Message
-from conversations.services import make_preview
 from tests.factories import ConversationFactory, MessageFactory
 
 # Deferred foreign keys (current_message, parent) are only checked at a real COMMIT.

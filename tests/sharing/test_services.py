@@ -333,8 +333,8 @@ def test_continue_takes_a_fixed_number_of_queries(
     for n in range(turns):
         _, parent = add_turn(conversation, parent, f"q{n}", f"a{n}")
     share = share_get_live(token=share_create(user=owner, conversation=conversation).token)
-    # 7 queries: the message path, savepoint, the new conversation, the copies (one insert),
-    # their parent links (one update), the conversation's counts, release savepoint.
+    # 7 queries: the message path, savepoint, the new conversation, the copies' ids, the copies
+    # with their parent links (one insert), the conversation's counts, release savepoint.
     with django_assert_num_queries(7):
         copy = share_continue(share=share, user=outsider)
     copied = list(Message.objects.filter(conversation=copy).order_by("id"))
