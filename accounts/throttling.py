@@ -159,10 +159,12 @@ def credential_locked(*, scope: str, account: str | None = None, address: str | 
     locks = [f"credlock:{bucket}" for bucket, limit in buckets if limit]
     if not locks:
         return None
-    until = [value for value in _cache().get_many(locks).values() if value]
+    # The stored deadline decides, not the cache's expiry (Redis keeps its own clock).
+    now = time.time()
+    until = [value for value in _cache().get_many(locks).values() if value and value > now]
     if not until:
         return None
-    return max(max(until) - time.time(), 0.001)
+    return max(until) - now
 
 
 def credential_failed(*, scope: str, account: str | None = None, address: str | None = None):
