@@ -1,0 +1,6 @@
+"""Projects: a title, a description and instructions (a system prompt); knows no conversation.
+
+Order of apps (README, Layout; tests/foundation/test_layering.py enforces it):
+core <- accounts <- projects <- conversations <- sharing <- organise <- api, v1 <- chatbot.
+A module imports only its own app and the apps before it.
+"""
