@@ -6,6 +6,15 @@ app_name = "v1"
 
 urlpatterns = [
     path("conversations", views.ConversationsView.as_view(), name="conversations"),
+    path("responses", views.ResponsesView.as_view(), name="responses"),
+    path("responses/<str:response_id>", views.ResponseView.as_view(), name="response"),
+    path(
+        "responses/<str:response_id>/cancel",
+        views.ResponseCancelView.as_view(),
+        name="response-cancel",
+    ),
+    path("chat/completions", views.ChatCompletionsView.as_view(), name="chat-completions"),
+    path("models", views.ModelsView.as_view(), name="models"),
     path("conversations/bulk-delete", views.BulkDeleteView.as_view(), name="bulk-delete"),
     path("projects", views.ProjectsView.as_view(), name="projects"),
     path(

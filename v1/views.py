@@ -7,6 +7,7 @@ OpenAI's error body (core.errors.openai_exception_handler).
 import json
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
 from rest_framework import exceptions
@@ -26,7 +27,7 @@ from projects import selectors as project_selectors
 from projects import services as project_services
 from sharing import services as sharing_services
 from sharing.models import ShareLink
-from v1 import errors
+from v1 import errors, generate
 from v1 import selectors as v1_selectors
 from v1 import serializers as s
 
@@ -419,3 +420,127 @@ class ProjectsView(V1View):
 class ProjectConversationsView(V1View):
     def get(self, request, project_id: str):
         return conversation_list(self, request, project=self.project(project_id))
+
+
+IGNORED_GENERATION_FIELDS = {"store", "metadata", "temperature", "top_p", "user", "stream_options"}
+
+
+def _parse_conversation_ref(value) -> str | None:
+    """Return the conversation id of `conversation` (a string or {"id": ...})."""
+    if value is None:
+        return None
+    if isinstance(value, dict) and set(value) == {"id"}:
+        value = value["id"]
+    if not isinstance(value, str) or not value:
+        raise errors.invalid("'conversation' must be a conversation id.", param="conversation")
+    return value
+
+
+class ResponsesView(V1View):
+    def post(self, request):
+        """Send the input into a conversation (a new one without `conversation`) and reply."""
+        body = self.body(
+            {"model", "input", "instructions", "conversation", "stream", "max_output_tokens"}
+            | IGNORED_GENERATION_FIELDS
+        )
+        model = generate.parse_model(body.get("model"))
+        raw_input = body.get("input")
+        if isinstance(raw_input, str):
+            items = [
+                s.NewItem(role=Message.Role.USER, content=s.parse_text(raw_input, param="input"))
+            ]
+        else:
+            items = s.parse_items(raw_input, param="input", required=True)
+        history, prompt = generate.parse_turn(items, param="input")
+        instructions = body.get("instructions")
+        if instructions is not None:
+            instructions = s.parse_text(instructions, param="instructions")
+        stream = s.parse_bool(body.get("stream"), param="stream", default=False)
+        conversation, reply = generate.start_turn(
+            view=self,
+            conversation_id=_parse_conversation_ref(body.get("conversation")),
+            model=model,
+            history=history,
+            prompt=prompt,
+            instructions=instructions or "",
+        )
+        shape = {"conversation_id": conversation.public_id, "instructions": instructions}
+        if stream:
+            return generate.stream_response(generate.response_events(reply, **shape))
+        return Response(generate.response_object(generate.wait(reply), **shape))
+
+
+class ResponseView(V1View):
+    def reply(self, response_id: str) -> Message:
+        public_id = generate.reply_public_id(response_id)
+        message = selectors.message_get_for_user(user=self.request.user, public_id=public_id)
+        if message.role != Message.Role.ASSISTANT:
+            raise errors.not_found(f"No response '{response_id}'.")
+        return message
+
+    def get(self, request, response_id: str):
+        reply = self.reply(response_id)
+        return Response(
+            generate.response_object(reply, conversation_id=reply.conversation.public_id)
+        )
+
+
+class ResponseCancelView(ResponseView):
+    def post(self, request, response_id: str):
+        """Stop the reply (Stop in the browser); the text so far is kept."""
+        reply = self.reply(response_id)
+        services.message_stop(message=reply)
+        reply = generate.wait(reply)
+        return Response(
+            generate.response_object(reply, conversation_id=reply.conversation.public_id)
+        )
+
+
+class ChatCompletionsView(V1View):
+    def post(self, request):
+        """Answer the messages; with `conversation` only the last user message is stored there.
+
+        Without it the messages are stored in a new conversation (its id is in the answer).
+        """
+        body = self.body(
+            {
+                "model",
+                "messages",
+                "conversation",
+                "stream",
+                "max_tokens",
+                "max_completion_tokens",
+                "n",
+            }
+            | IGNORED_GENERATION_FIELDS
+        )
+        model = generate.parse_model(body.get("model"))
+        if body.get("n") not in (None, 1):
+            raise errors.invalid("Only n=1 is supported.", param="n")
+        items = s.parse_items(body.get("messages"), param="messages", required=True)
+        history, prompt = generate.parse_turn(items, param="messages")
+        conversation_id = _parse_conversation_ref(body.get("conversation"))
+        stream = s.parse_bool(body.get("stream"), param="stream", default=False)
+        conversation, reply = generate.start_turn(
+            view=self,
+            conversation_id=conversation_id,
+            model=model,
+            history=[] if conversation_id else history,
+            prompt=prompt,
+        )
+        if stream:
+            return generate.stream_response(
+                generate.completion_events(reply, conversation_id=conversation.public_id)
+            )
+        reply = generate.wait(reply)
+        return Response(generate.completion_object(reply, conversation_id=conversation.public_id))
+
+
+class ModelsView(V1View):
+    def get(self, request):
+        """List the configured chat models; the first is the default."""
+        data = [
+            {"id": name, "object": "model", "created": 0, "owned_by": "chatbot"}
+            for name in settings.CHAT_MODELS
+        ]
+        return Response({"object": "list", "data": data})

@@ -13,7 +13,9 @@ from tests.v1.conftest import append_turns
 
 
 def call(client, bearer, method, path, body=None):
-    kwargs = {"content_type": "application/json", "data": json.dumps(body)} if body is not None else {}
+    kwargs = (
+        {"content_type": "application/json", "data": json.dumps(body)} if body is not None else {}
+    )
     return getattr(client, method)(path, **kwargs, **bearer)
 
 
