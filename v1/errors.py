@@ -6,6 +6,7 @@ typed exceptions (NotFoundError, ...) and reads that body.
 """
 
 from django.http import JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 
 from core.errors import DomainError, error_describe, openai_error_body
 
@@ -36,7 +37,8 @@ def not_found(message: str) -> ApiError:
     return ApiError(message, status=404, code="not_found")
 
 
+@csrf_exempt
 def unknown_url(request, path: str = ""):
-    """Answer a path under /v1 that names no endpoint."""
+    """Answer a path under /v1 that names no endpoint (any method; a key needs no CSRF)."""
     error = error_describe(not_found(f"Invalid URL ({request.method} /v1/{path})."))
     return JsonResponse(openai_error_body(error), status=error.status)

@@ -9,7 +9,16 @@ from conversations.selectors import keyset_after, message_path, message_path_ids
 from v1.errors import invalid
 
 ITEM_FIELDS = ("id", "public_id", "conversation_id", "role", "content", "status")
-CONVERSATION_FIELDS = ("id", "public_id", "title", "metadata", "created_at", "updated_at")
+CONVERSATION_FIELDS = (
+    "id",
+    "public_id",
+    "title",
+    "metadata",
+    "created_at",
+    "updated_at",
+    "message_count",
+    "project__public_id",
+)
 
 
 @dataclass(frozen=True)
@@ -81,13 +90,17 @@ def item_page(*, conversation: Conversation, after: str | None, limit: int, orde
     return ItemPage(items=[rows[pk] for pk in page_ids], has_more=len(ids) > limit)
 
 
-def conversation_page(*, user, after: str | None, limit: int, order: str) -> ConversationPage:
+def conversation_page(
+    *, user, after: str | None, limit: int, order: str, project=None
+) -> ConversationPage:
     """Return one page of the user's conversations by last activity (keyset, one query).
 
     Ordered like the sidebar, (updated_at, id), so the page is a range scan of the
     (owner, -updated_at, -id) index at any depth.
     """
     qs = Conversation.objects.filter(owner=user)
+    if project is not None:
+        qs = qs.filter(project=project)
     if after:
         anchor = qs.filter(public_id=after).values("updated_at", "id").first()
         if anchor is None:
@@ -95,5 +108,7 @@ def conversation_page(*, user, after: str | None, limit: int, order: str) -> Con
         stamp, pk = anchor["updated_at"], anchor["id"]
         qs = keyset_after(qs, field="updated_at", stamp=stamp, pk=pk, descending=order == "desc")
     ordering = ("-updated_at", "-id") if order == "desc" else ("updated_at", "id")
-    rows = list(qs.only(*CONVERSATION_FIELDS).order_by(*ordering)[: limit + 1])
+    rows = list(
+        qs.select_related("project").only(*CONVERSATION_FIELDS).order_by(*ordering)[: limit + 1]
+    )
     return ConversationPage(items=rows[:limit], has_more=len(rows) > limit)

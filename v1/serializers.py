@@ -68,6 +68,10 @@ def unix(moment) -> int:
     return int(moment.timestamp())
 
 
+def iso(moment) -> str | None:
+    return moment.isoformat().replace("+00:00", "Z") if moment else None
+
+
 def conversation_object(conversation) -> dict:
     """Return the OpenAI conversation object, plus our `title` extension."""
     return {
@@ -76,6 +80,22 @@ def conversation_object(conversation) -> dict:
         "created_at": unix(conversation.created_at),
         "metadata": conversation.metadata or {},
         "title": conversation.title or None,
+    }
+
+
+def jan_conversation_object(conversation) -> dict:
+    """Return the conversation object plus the Jan guide's fields as extensions.
+
+    `created_at` stays Unix seconds (the SDK parses it as an int); the guide's ISO string is
+    `created_at_iso`, and `updated_at` is ISO as the guide shows it.
+    """
+    project = conversation.project if conversation.project_id else None
+    return {
+        **conversation_object(conversation),
+        "project_id": project.public_id if project else None,
+        "created_at_iso": iso(conversation.created_at),
+        "updated_at": iso(conversation.updated_at),
+        "item_count": conversation.message_count,
     }
 
 
@@ -98,6 +118,20 @@ def item_object(message: Message) -> dict:
     }
 
 
+def jan_item_object(message: Message, **extra) -> dict:
+    """Return an item as the Jan guide shows it: `content` a string, `created_at` ISO."""
+    return {
+        "id": message.public_id,
+        "object": "conversation.item",
+        "type": "message",
+        "role": message.role,
+        "content": message.content,
+        "status": ITEM_STATUS.get(message.status, "completed"),
+        "created_at": iso(message.created_at),
+        **extra,
+    }
+
+
 def list_object(data: list[dict], *, has_more: bool) -> dict:
     return {
         "object": "list",
@@ -106,6 +140,75 @@ def list_object(data: list[dict], *, has_more: bool) -> dict:
         "last_id": data[-1]["id"] if data else None,
         "has_more": has_more,
     }
+
+
+def jan_list_object(data: list[dict], *, has_more: bool) -> dict:
+    """Return OpenAI's list envelope plus the guide's `next_after` cursor (null at the end)."""
+    return {
+        **list_object(data, has_more=has_more),
+        "next_after": data[-1]["id"] if data and has_more else None,
+    }
+
+
+def project_object(project) -> dict:
+    return {
+        "id": project.public_id,
+        "object": "project",
+        "title": project.title,
+        "description": project.description,
+        "created_at": iso(project.created_at),
+        "updated_at": iso(project.updated_at),
+    }
+
+
+def share_object(share, url: str, **extra) -> dict:
+    return {
+        "share_id": share.token,
+        "object": "share",
+        "url": url,
+        "expires_at": iso(share.expires_at),
+        **extra,
+    }
+
+
+def parse_string(value, *, param: str, required: bool = True, max_length: int = 200) -> str:
+    """Return a non-empty string parameter (or "" when optional and absent)."""
+    if value is None and not required:
+        return ""
+    if not isinstance(value, str) or not value.strip():
+        raise invalid(f"'{param}' must be a non-empty string.", param=param)
+    if len(value) > max_length:
+        raise invalid(f"'{param}' is at most {max_length} characters.", param=param)
+    return value
+
+
+def parse_bool(value, *, param: str, default: bool) -> bool:
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        raise invalid(f"'{param}' must be true or false.", param=param)
+    return value
+
+
+def parse_expires_in(value, *, param: str = "expires_in") -> int | None:
+    """Return the lifetime in seconds (1 s .. 1 year), or None for a link that never expires."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 366 * 86400:
+        raise invalid(f"'{param}' must be a number of seconds from 1 to 31622400.", param=param)
+    return value
+
+
+def parse_id_list(value, *, param: str, max_length: int) -> list[str]:
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
+        raise invalid(f"'{param}' must be a non-empty list of ids.", param=param)
+    if len(value) > max_length:
+        raise invalid(
+            f"At most {max_length} ids at a time (got {len(value)}).",
+            param=param,
+            code="array_above_max_length",
+        )
+    return value
 
 
 # Requests
