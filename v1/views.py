@@ -4,8 +4,6 @@ Bearer API keys only (no session, so no CSRF), throttled on writes like /api/, e
 OpenAI's error body (core.errors.openai_exception_handler).
 """
 
-import json
-
 from django.db import transaction
 from rest_framework import exceptions
 from rest_framework.negotiation import BaseContentNegotiation
@@ -18,6 +16,7 @@ from accounts.authentication import ApiKeyAuthentication
 from accounts.throttling import WriteThrottle
 from conversations import selectors, services
 from core.errors import openai_exception_handler
+from core.limits import JsonTooDeep, json_loads
 from v1 import errors
 from v1 import selectors as v1_selectors
 from v1 import serializers as s
@@ -74,7 +73,9 @@ class V1View(APIView):
             body = {}
         else:
             try:
-                body = json.loads(raw)
+                body = json_loads(raw)
+            except JsonTooDeep as exc:
+                raise errors.invalid(str(exc), param=None, code="invalid_json") from None
             except (ValueError, UnicodeDecodeError):
                 raise errors.invalid(
                     "We could not parse the JSON body of your request.",
