@@ -3,9 +3,6 @@
 import io
 import json
 
-from organise.transfer.export import conversation_export_json
-from organise.transfer.importer import import_file
-
 from conversations.models import Conversation, Message
 from conversations.services import (
     conversation_create,
@@ -13,6 +10,8 @@ from conversations.services import (
     message_delete,
     message_send,
 )
+from organise.transfer.export import conversation_export_json
+from organise.transfer.importer import import_file
 from sharing.selectors import share_get_live
 from sharing.services import share_continue, share_create
 from tests.factories import ConversationFactory, MessageFactory
