@@ -5,6 +5,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import ApiKey, hash_key
+from core.text import clean_text
 
 # "sk-chat-" and 8 random characters: enough to tell keys apart and to name one in a URL.
 PREFIX_CHARS = 16
@@ -13,6 +14,7 @@ NAME_MAX_CHARS = ApiKey._meta.get_field("name").max_length
 
 def api_key_create(*, user, name: str = "") -> tuple[ApiKey, str]:
     """Create an API key for user; return it with the raw key, which is never stored."""
+    clean_text(name, field="name", allow_empty=True)
     name = " ".join(name.split())
     if len(name) > NAME_MAX_CHARS:
         raise ValidationError({"name": f"Keep the name to {NAME_MAX_CHARS} characters."})

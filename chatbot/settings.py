@@ -220,12 +220,17 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # JSON nested past MAX_JSON_DEPTH is a 400, not a RecursionError.
+    "DEFAULT_PARSER_CLASSES": ["core.limits.DepthLimitedJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_THROTTLE_CLASSES": ["accounts.throttling.WriteThrottle"],
     "EXCEPTION_HANDLER": "core.errors.api_exception_handler",
 }
 # The cache alias the rate limit counters live in (a shared one when processes scale out).
+# A running reply refreshes its liveness key this often (seconds); the key lives
+# GENERATION_HEARTBEAT_TTL, so Stop finds a dead engine within that and marks the reply at once.
+GENERATION_HEARTBEAT_INTERVAL = float(os.environ.get("GENERATION_HEARTBEAT_INTERVAL", "1"))
+GENERATION_HEARTBEAT_TTL = float(os.environ.get("GENERATION_HEARTBEAT_TTL", "3"))
 THROTTLE_CACHE = os.environ.get("THROTTLE_CACHE", "default")
 # Rate limits ("<count>/<s|min|hour|day>", "off" disables), counted per user over every
 # door and per API key; see accounts/throttling.py.

@@ -11,6 +11,7 @@ from django.db.models.functions import RowNumber
 from django.http import Http404
 
 from conversations.models import Conversation, Message
+from core.converters import is_public_id
 
 SIDEBAR_FIELDS = (
     "id",
@@ -91,7 +92,8 @@ def keyset_page(qs: QuerySet, *, field: str, cursor: str | None, limit: int) -> 
 
 def conversation_get_for_user(*, user, public_id: str) -> Conversation:
     """Return the user's conversation, or raise Http404 for a missing or foreign one alike."""
-    if not getattr(user, "is_authenticated", False):
+    if not getattr(user, "is_authenticated", False) or not is_public_id(public_id, prefix="conv"):
+        # An id that cannot exist is a 404 before any query (and NUL never reaches the database).
         raise Http404("No such conversation.")
     try:
         return Conversation.objects.select_related("project").get(owner=user, public_id=public_id)
@@ -246,7 +248,11 @@ def message_get_for_user(
     The only way a door reaches a message by its public id. A door that knows only the
     conversation's public id passes `conversation_public_id` and still makes one query.
     """
-    if not getattr(user, "is_authenticated", False):
+    if not getattr(user, "is_authenticated", False) or not is_public_id(public_id, prefix="msg"):
+        raise Http404("No such message.")
+    if conversation_public_id is not None and not is_public_id(
+        conversation_public_id, prefix="conv"
+    ):
         raise Http404("No such message.")
     scope: dict = {"conversation__owner": user}
     if conversation is not None:

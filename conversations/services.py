@@ -22,6 +22,7 @@ from conversations.models import (
 )
 from core import events
 from core.errors import DomainError
+from core.text import clean_metadata, clean_text
 
 MESSAGE_BATCH_SIZE = 500
 
@@ -62,6 +63,7 @@ class SendResult:
 
 def validate_title(title: str) -> str:
     """Return the trimmed title or raise ValidationError."""
+    clean_text(title or "", field="title", allow_empty=True)
     title = " ".join((title or "").split())
     if not title:
         raise ValidationError({"title": "Enter a title."})
@@ -71,23 +73,13 @@ def validate_title(title: str) -> str:
 
 
 def validate_metadata(metadata) -> dict:
-    """Return metadata if it is a map of at most 16 short string pairs, else raise."""
-    if not isinstance(metadata, dict):
-        raise ValidationError({"metadata": "Metadata must be an object of strings."})
-    if len(metadata) > METADATA_MAX_KEYS:
-        raise ValidationError({"metadata": f"At most {METADATA_MAX_KEYS} metadata keys."})
-    for key, value in metadata.items():
-        if not isinstance(key, str) or not isinstance(value, str):
-            raise ValidationError({"metadata": "Metadata keys and values must be strings."})
-        if len(key) > METADATA_MAX_KEY_CHARS:
-            raise ValidationError(
-                {"metadata": f"Metadata keys are at most {METADATA_MAX_KEY_CHARS} characters."}
-            )
-        if len(value) > METADATA_MAX_VALUE_CHARS:
-            raise ValidationError(
-                {"metadata": f"Metadata values are at most {METADATA_MAX_VALUE_CHARS} characters."}
-            )
-    return metadata
+    """Return metadata if it is a map of at most 16 short clean string pairs, else raise."""
+    return clean_metadata(
+        metadata,
+        max_keys=METADATA_MAX_KEYS,
+        max_key_chars=METADATA_MAX_KEY_CHARS,
+        max_value_chars=METADATA_MAX_VALUE_CHARS,
+    )
 
 
 def validate_model(model: str | None) -> str:
@@ -102,8 +94,10 @@ def validate_model(model: str | None) -> str:
 
 
 def validate_content(content: str) -> str:
+    """Return content if it is clean, non-blank text within MAX_MESSAGE_CHARS, else raise."""
     if not isinstance(content, str) or not content.strip():
         raise ValidationError({"content": "Type a message."})
+    clean_text(content, field="content")
     if len(content) > settings.MAX_MESSAGE_CHARS:
         raise MessageTooLong(
             f"Messages are at most {settings.MAX_MESSAGE_CHARS:,} characters "

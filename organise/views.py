@@ -1,7 +1,7 @@
 """Moving history around: search, bulk actions, export and import, projects' conversations."""
 
 import json
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -18,6 +18,7 @@ from conversations import selectors, services
 from conversations.selectors import InvalidCursor
 from conversations.views import THREAD_PAGE, group_label, group_rows
 from core.http import HtmxHttpRequest, is_partial, login_required
+from core.text import invalid_char_message
 from organise import bulk
 from organise import services as organise_services
 from organise.search import conversation_search
@@ -35,6 +36,8 @@ BULK_ACTIONS = ("archive", "unarchive", "delete", "move")
 MAX_IMPORT_BYTES = 1024 * 1024 * 1024
 PROJECT_PAGE_SIZE = 50
 SIDEBAR_CONVERSATIONS = 5
+MIN_SEARCH_DAY = date(1900, 1, 1)
+MAX_SEARCH_DAY = date(9998, 12, 31)
 
 
 def _tristate(value: str | None) -> bool | None:
@@ -49,6 +52,10 @@ def _day(value: str | None, name: str, errors: dict) -> datetime | None:
     except ValueError:
         errors[name] = "Enter a date as YYYY-MM-DD."
         return None
+    if not MIN_SEARCH_DAY <= day <= MAX_SEARCH_DAY:
+        # Past these, adding the end day or a time zone overflows.
+        errors[name] = f"Pick a day between {MIN_SEARCH_DAY} and {MAX_SEARCH_DAY}."
+        return None
     return timezone.make_aware(datetime.combine(day, time.min))
 
 
@@ -62,6 +69,8 @@ def search(request: HtmxHttpRequest) -> HttpResponse:
     params = request.GET
     query = params.get("q", "").strip()
     errors: dict[str, str] = {}
+    if (reason := invalid_char_message(query)) is not None:
+        errors["q"] = f"Search: {reason}"
     project = None
     if project_id := params.get("project"):
         project = project_get_for_user(user=request.user, public_id=project_id)

@@ -3,12 +3,14 @@
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
+from core.converters import is_public_id
 from projects.models import Project
 
 
 def project_get_for_user(*, user, public_id: str) -> Project:
     """Return the user's project, or raise Http404 for a missing or foreign one alike."""
-    if not getattr(user, "is_authenticated", False):
+    if not getattr(user, "is_authenticated", False) or not is_public_id(public_id, prefix="proj"):
+        # An id that cannot exist is a 404 before any query.
         raise Http404("No such project.")
     try:
         return Project.objects.get(owner=user, public_id=public_id)

@@ -5,6 +5,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from core import events
+from core.text import clean_text
 from projects.models import Project
 
 TITLE_MAX_CHARS = 200
@@ -13,6 +14,12 @@ INSTRUCTIONS_MAX_CHARS = 8_000
 
 
 def _clean(*, title: str, description: str, instructions: str) -> tuple[str, str, str]:
+    for field, value in (
+        ("title", title),
+        ("description", description),
+        ("instructions", instructions),
+    ):
+        clean_text(value or "", field=field, allow_empty=True)
     title = " ".join((title or "").split())
     description = (description or "").strip()
     instructions = (instructions or "").strip()

@@ -1,4 +1,4 @@
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from django import forms
 from django.utils import timezone
@@ -11,6 +11,7 @@ EXPIRY_CHOICES = [
     ("30d", "30 days"),
     ("date", "On a date"),
 ]
+MAX_EXPIRY_DAY = date(9998, 12, 31)
 EXPIRY_DURATIONS = {
     "1h": timedelta(hours=1),
     "1d": timedelta(days=1),
@@ -42,6 +43,9 @@ class ShareForm(forms.Form):
                 self.add_error("expires_on", "Pick the day the link should stop working.")
             elif expires_on < timezone.localdate():
                 self.add_error("expires_on", "Pick today or a later day.")
+            elif expires_on > MAX_EXPIRY_DAY:
+                # Past this, the day after (and its time zone) overflows.
+                self.add_error("expires_on", f"Pick a day up to {MAX_EXPIRY_DAY}.")
         return data
 
     def expiry_kwargs(self) -> dict:

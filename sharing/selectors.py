@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from conversations.models import Message
 from conversations.selectors import Page, keyset_page, message_path
+from core.converters import is_share_token
 from sharing.models import ShareLink
 
 TOKEN_MAX_CHARS = 64
@@ -17,7 +18,7 @@ def share_get_live(*, token: str) -> ShareLink:
     Revoked, expired (compared to now: no cleanup needed), unknown, and links whose conversation,
     message or owner is gone all look the same to the visitor.
     """
-    if not token or len(token) > TOKEN_MAX_CHARS:
+    if not token or len(token) > TOKEN_MAX_CHARS or not is_share_token(token):
         raise Http404("No such link.")
     try:
         return (
@@ -32,6 +33,8 @@ def share_get_live(*, token: str) -> ShareLink:
 def share_get_for_user(*, user, token: str | None = None, pk: int | None = None) -> ShareLink:
     """Return one of the user's links by token (or pk), or raise Http404 for missing and foreign."""
     if not getattr(user, "is_authenticated", False) or (token is None and pk is None):
+        raise Http404("No such link.")
+    if token is not None and not is_share_token(token):
         raise Http404("No such link.")
     lookup = {"token": token} if token is not None else {"pk": pk}
     try:

@@ -4,7 +4,6 @@ Bearer API keys only (no session, so no CSRF), throttled on writes like /api/, e
 OpenAI's error body (core.errors.openai_exception_handler).
 """
 
-import json
 from datetime import timedelta
 
 from django.conf import settings
@@ -22,6 +21,7 @@ from accounts.throttling import WriteThrottle
 from conversations import selectors, services
 from conversations.models import Message
 from core.errors import openai_exception_handler
+from core.limits import JsonTooDeep, json_loads
 from organise.bulk import MAX_BULK, conversations_bulk_delete
 from projects import selectors as project_selectors
 from projects import services as project_services
@@ -83,7 +83,9 @@ class V1View(APIView):
             body = {}
         else:
             try:
-                body = json.loads(raw)
+                body = json_loads(raw)
+            except JsonTooDeep as exc:
+                raise errors.invalid(str(exc), param=None, code="invalid_json") from None
             except (ValueError, UnicodeDecodeError):
                 raise errors.invalid(
                     "We could not parse the JSON body of your request.",

@@ -5,12 +5,13 @@ import os
 import time
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.core.cache import cache
 
 from conversations.llm import ChatMessage, Usage
 
 # A generation refreshes its liveness key this often; other processes read it on Stop.
-HEARTBEAT_INTERVAL = 5.0
+HEARTBEAT_INTERVAL = settings.GENERATION_HEARTBEAT_INTERVAL
 
 STOPPED_REASON = "Stopped by user."
 
@@ -45,7 +46,8 @@ def stop_key(message_id: int) -> str:
 
 
 def heartbeat_ttl() -> float:
-    return HEARTBEAT_INTERVAL * 3
+    """Return how long a liveness key outlives its last beat: a dead engine is seen in that."""
+    return max(settings.GENERATION_HEARTBEAT_TTL, HEARTBEAT_INTERVAL * 2)
 
 
 def mark_alive(message_id: int) -> None:
