@@ -316,6 +316,20 @@
     if (current && incoming && current.matches("article.message") &&
         isFinal(current) && !isFinal(incoming)) {
       event.detail.shouldSwap = false;
+      return;
+    }
+    // A streamed frame (closed blocks, then the tail) applies once, in order, and never to a
+    // reply that has ended; `data-seq` on its article says which frame it shows.
+    const wrapper = event.detail.fragment;
+    const kind = wrapper && wrapper.getAttribute && wrapper.getAttribute("data-frame");
+    const article = kind && current && current.closest("article.message");
+    if (!article) return;
+    const shown = Number(article.dataset.seq || 0);
+    const next = Number(wrapper.getAttribute("data-seq"));
+    if (isFinal(article) || next < shown || (kind === "append" && next === shown)) {
+      event.detail.shouldSwap = false;
+    } else if (kind !== "tail") {
+      article.dataset.seq = String(next);
     }
   });
 
