@@ -57,18 +57,21 @@ def thread_refresh_html(conversation_public_id: str) -> str:
     )
 
 
-def stream_frame_html(public_id: str, *, seq: int, append: str, tail: str, replace: bool) -> str:
+def stream_frame_html(
+    public_id: str, *, seq: int, append: str, replace: bool, keep: int, delta: str
+) -> str:
     """Return a streamed frame: closed blocks appended (or all replaced), the tail replaced.
 
-    The HTML is the engine's, rendered and sanitized once; `data-seq` lets the page drop a
-    frame older than what it shows (app.js).
+    The HTML is the engine's, rendered and sanitized once. The tail travels as text: keep
+    `data-keep` UTF-16 units of the tail this socket was last sent and add `data-delta`
+    (app.js). `data-seq` lets the page drop a frame older than what it shows.
     """
     kind, swap = ("replace", "innerHTML") if replace else ("append", "beforeend")
     return (
         f'<div id="message-{public_id}" data-status="in_progress" data-frame="{kind}" '
         f'data-seq="{seq}" hx-swap-oob="{swap}:#message-{public_id}-blocks">{append}</div>'
-        f'<div data-frame="tail" data-seq="{seq}" '
-        f'hx-swap-oob="innerHTML:#message-{public_id}-tail">{tail}</div>'
+        f'<div data-frame="tail" data-seq="{seq}" data-keep="{keep}" data-delta="{escape(delta)}" '
+        f'hx-swap-oob="innerHTML:#message-{public_id}-tail"></div>'
     )
 
 
@@ -82,6 +85,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.seqs: dict[str, int | None] = {}
         self.pending: dict[str, dict] = {}
         self.finished: set[str] = set()
+        self.tails_sent: set[str] = set()
         self.sender: asyncio.Task | None = None
         if not user.is_authenticated:
             await self.close()
@@ -149,17 +153,20 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.seqs[public_id] = seq
         pending = self.pending.get(public_id)
         if pending is None or event["reset"]:
+            # The tail as a delta only on top of a tail this socket was sent.
+            has_tail = public_id in self.tails_sent and pending is None and not event["reset"]
             self.pending[public_id] = {
                 "seq": seq,
                 "append": event["append_html"],
-                "tail": event["tail_html"],
                 "replace": event["reset"],
+                "keep": event["tail_keep"] if has_tail else 0,
+                "delta": event["tail_delta"] if has_tail else event["tail_html"],
             }
         else:
             # A socket that falls behind sends the frames it missed as one: stale tails go.
             pending["seq"] = seq
             pending["append"] += event["append_html"]
-            pending["tail"] = event["tail_html"]
+            pending["keep"], pending["delta"] = 0, event["tail_html"]
         self._schedule_send()
 
     async def generation_frame(self, event):
@@ -172,8 +179,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.pending[public_id] = {
             "seq": event["seq"],
             "append": event["blocks_html"],
-            "tail": event["tail_html"],
             "replace": True,
+            "keep": 0,
+            "delta": event["tail_html"],
         }
         self._schedule_send()
 
@@ -192,6 +200,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await asyncio.sleep(0)
         while self.pending and not self.ended:
             public_id, frame = self.pending.popitem()
+            self.tails_sent.add(public_id)
             await self.send(text_data=stream_frame_html(public_id, **frame))
 
     async def generation_done(self, event):
@@ -201,6 +210,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.finished.add(public_id)
         self.pending.pop(public_id, None)
         self.seqs.pop(public_id, None)
+        self.tails_sent.discard(public_id)
         if self.sender is not None:
             await self.sender  # no partial frame may overtake the final one
         html = event.get("html")

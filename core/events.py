@@ -42,7 +42,9 @@ def sidebar_changed(*, user_id: int, conversation_public_id: str, action: str) -
 #   {"type": "message.created", "message_ids": [public ids], "replaces": public id or ""}
 #       new messages; "replaces" names the message a new branch takes the place of
 #   {"type": "generation.delta", "message_id": public id, "seq": n, "append_html": closed
-#    blocks to append, "tail_html": the open tail's HTML, "reset": drop the blocks first}
+#    blocks to append, "tail_html": the open tail's HTML, "tail_keep" UTF-16 units of the
+#    previous tail kept and "tail_delta" added (the same tail, cheaper), "reset": drop the
+#    blocks first}
 #       at most every ~50 ms while a reply streams, rendered once by the engine
 #   {"type": "generation.done", "message_id": public id, "status": final status,
 #    "html": the canonical message partial, rendered once, CSRF_PLACEHOLDER for the token}
@@ -109,6 +111,8 @@ def generation_delta(*, message_public_id: str, frame) -> dict:
         "seq": frame.seq,
         "append_html": frame.append_html,
         "tail_html": frame.tail_html,
+        "tail_keep": frame.tail_keep,
+        "tail_delta": frame.tail_delta,
         "reset": frame.reset,
     }
 

@@ -309,6 +309,9 @@
     }
   });
 
+  // The raw HTML of each streaming reply's tail, as the server sent it (deltas apply to it).
+  const tails = new WeakMap();
+
   document.addEventListener("htmx:oobBeforeSwap", (event) => {
     // A late streaming frame must not turn a finished reply back into a running one.
     const current = event.detail.target;
@@ -330,6 +333,13 @@
       event.detail.shouldSwap = false;
     } else if (kind !== "tail") {
       article.dataset.seq = String(next);
+    } else {
+      // The tail comes as text: keep that many UTF-16 units of the last one, add the delta.
+      const keep = Number(wrapper.getAttribute("data-keep") || 0);
+      const tail = (keep ? (tails.get(article) || "").slice(0, keep) : "") +
+        (wrapper.getAttribute("data-delta") || "");
+      tails.set(article, tail);
+      wrapper.innerHTML = tail;
     }
   });
 

@@ -1,6 +1,7 @@
 """The frame protocol: blocks appended once, the tail replaced, the final frame a page render,
 no query on the stream path, and a lost frame resynced (in memory and on Redis)."""
 
+import html
 import os
 import re
 
@@ -21,8 +22,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 FRAME_RE = re.compile(
     r'<div id="message-(?P<id>[\w-]+)" data-status="in_progress" data-frame="(?P<kind>\w+)" '
     r'data-seq="(?P<seq>\d+)" hx-swap-oob="[^"]+">(?P<blocks>.*?)</div>'
-    r'<div data-frame="tail" data-seq="(?P=seq)" hx-swap-oob="innerHTML:#message-(?P=id)-tail">'
-    r"(?P<tail>.*)</div>$",
+    r'<div data-frame="tail" data-seq="(?P=seq)" data-keep="(?P<keep>\d+)" '
+    r'data-delta="(?P<delta>[^"]*)" hx-swap-oob="innerHTML:#message-(?P=id)-tail"></div>$',
     re.DOTALL,
 )
 CSRF_VALUE_RE = re.compile(r'(name="csrfmiddlewaretoken" value=")[^"]*"')
@@ -52,7 +53,9 @@ def apply(frames: list[str]) -> tuple[str, str, list[int]]:
         assert match, frame
         seqs.append(int(match["seq"]))
         blocks = match["blocks"] if match["kind"] == "replace" else blocks + match["blocks"]
-        tail = match["tail"]
+        # As app.js does: keep UTF-16 units of the last tail, add the delta.
+        kept = tail.encode("utf-16-le")[: 2 * int(match["keep"])].decode("utf-16-le")
+        tail = kept + html.unescape(match["delta"])
     return blocks, tail, seqs
 
 
@@ -85,6 +88,8 @@ async def test_closed_blocks_are_appended_once_and_the_tail_replaced(
     appended = [FRAME_RE.match(f)["blocks"] for f in streamed]
     assert sum(len(a) for a in appended) <= len(render_markdown("\n\n".join(PARAGRAPHS))) + 100
     assert 'data-status="completed"' in final
+    # The tail travels as deltas: the whole stream costs less than three final frames.
+    assert sum(len(frame.encode()) for frame in streamed) <= 3 * len(final.encode())
 
 
 async def test_final_frame_equals_the_page_render(owner, conversation, fake_openai, fast_engine):
