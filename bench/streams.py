@@ -46,6 +46,11 @@ def rss_kib(pid: int) -> int:
     return 0
 
 
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def pct(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -84,6 +89,9 @@ class Bench:
             "TITLE_MODEL": "bench-model",
             "LOG_LEVEL": "INFO",
         }
+        if self.args.redis:
+            env["REDIS_URL"] = self.args.redis
+            env["REDIS_PREFIX"] = f"bench-{os.getpid()}"
         if not env.get("DATABASE_URL"):
             env["SQLITE_PATH"] = str(self.workdir / "db.sqlite3")
         self.env = env
@@ -224,6 +232,7 @@ class Bench:
 
         listeners = [asyncio.create_task(listen(i, ws)) for i, ws in enumerate(sockets)]
         loop = asyncio.get_running_loop()
+        server_cpu, client_cpu = cpu_seconds(self.server.pid), time.process_time()
         started = time.monotonic()
         with ThreadPoolExecutor(32) as pool:
             posted = await asyncio.gather(
@@ -237,21 +246,28 @@ class Bench:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.gather(*listeners), timeout=self.args.round_timeout)
         elapsed = time.monotonic() - started
+        server_cpu = cpu_seconds(self.server.pid) - server_cpu
+        client_cpu = time.process_time() - client_cpu
         peak_rss = rss_kib(self.server.pid)
         for ws in sockets:
             await ws.close()
         await asyncio.sleep(0.5)
 
         per_token, first_token, frames_per_reply, finished = [], [], [], 0
+        byte_ratios = []
         for i, tag in enumerate(tags):
             sent = self.fake.token_times.get(tag, [])
             seen = -1
             reply_frames = 0
+            reply_bytes = 0
             for at, frame in received[i]:
                 numbers = [int(n) for n in TOKEN.findall(frame)]
                 if not numbers:
                     continue
                 reply_frames += 1
+                reply_bytes += len(frame.encode())
+                if FINAL.search(frame):
+                    byte_ratios.append(reply_bytes / len(frame.encode()))
                 top = max(numbers)
                 for j in range(seen + 1, min(top, len(sent) - 1) + 1):
                     per_token.append(at - sent[j])
@@ -275,6 +291,10 @@ class Bench:
             "writes": statistics.mean(writes) if writes else float("nan"),
             "kib_per_conn": (rss_connected - rss_before) / count,
             "peak_rss_mib": peak_rss / 1024,
+            "bytes_x_final": statistics.mean(byte_ratios) if byte_ratios else float("nan"),
+            "server_cpu_s": server_cpu,
+            "server_us_per_token": server_cpu / (count * self.args.tokens) * 1e6,
+            "client_cpu_s": client_cpu,
         }
 
     def writes_since(self, offset: int) -> list[int]:
@@ -324,6 +344,7 @@ def main() -> None:
     parser.add_argument("--idle", type=int, default=2000)
     parser.add_argument("--idle-seconds", type=float, default=10)
     parser.add_argument("--tokens", type=int, default=60)
+    parser.add_argument("--redis", default="", help="REDIS_URL for the server (else in-memory)")
     parser.add_argument("--token-delay", type=float, default=0.02)
     parser.add_argument("--round-timeout", type=float, default=180)
     args = parser.parse_args()
@@ -333,6 +354,9 @@ def main() -> None:
     bench.setup()
     bench.start_server()
     try:
+        # One unmeasured reply first: lazy imports (and, without .pyc files, compiling them)
+        # would otherwise land in the first measured round.
+        asyncio.run(bench.streams(1, len(args.streams)))
         rows = [asyncio.run(bench.streams(n, i)) for i, n in enumerate(args.streams)]
         idle = asyncio.run(bench.idle(args.idle)) if args.idle else None
     finally:
@@ -340,19 +364,22 @@ def main() -> None:
 
     print(
         f"\nUpstream: {args.tokens} tokens per reply, one every {args.token_delay * 1000:g} ms. "
-        f"One daphne process, in-memory channel layer, {os.cpu_count()} CPUs.\n"
+        f"One daphne process, {'Redis' if args.redis else 'in-memory'} channel layer, "
+        f"{os.cpu_count()} CPUs.\n"
     )
     print(
         "| streams | finished | per-token added p50 / p99 (ms) | first token added p50 / p99 "
-        "(ms) | frames per reply | DB writes per reply | RSS per connection (KiB) | wall (s) |"
+        "(ms) | frames per reply | DB writes per reply | RSS per connection (KiB) | wall (s) "
+        "| bytes per reply / final HTML | server CPU s (µs per token) | load generator CPU s |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(
             f"| {r['streams']} | {r['finished']}/{r['posted_ok']} | {r['token_p50']:.0f} / "
             f"{r['token_p99']:.0f} | {r['ttft_p50']:.0f} / {r['ttft_p99']:.0f} | "
             f"{r['frames']:.1f} | {r['writes']:.1f} | {r['kib_per_conn']:.0f} | "
-            f"{r['elapsed']:.1f} |"
+            f"{r['elapsed']:.1f} | {r['bytes_x_final']:.2f} | {r['server_cpu_s']:.1f} "
+            f"({r['server_us_per_token']:.0f}) | {r['client_cpu_s']:.1f} |"
         )
     if idle:
         print(

@@ -139,6 +139,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Channel layer: in-memory for one process, Redis to scale past it.
 REDIS_URL = os.environ.get("REDIS_URL", "")
+# Messages a socket's channel holds before the layer drops new ones (see CHANNEL_LAYERS).
+CHANNEL_CAPACITY = int(os.environ.get("CHANNEL_CAPACITY", "1000"))
+
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
@@ -148,6 +151,10 @@ if REDIS_URL:
                 # read, so idle sockets would die with "Timeout reading"; give it headroom.
                 "hosts": [{"address": REDIS_URL, "socket_timeout": 30}],
                 "prefix": os.environ.get("REDIS_PREFIX", "chatbot"),
+                # A socket takes ~20 frames a second per streaming reply it watches; the
+                # default 100 dropped final frames under load. Past this a socket resyncs.
+                "capacity": CHANNEL_CAPACITY,
+                "expiry": 30,
             },
         }
     }
@@ -159,7 +166,12 @@ if REDIS_URL:
         }
     }
 else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels.layers.InMemoryChannelLayer",
+            "CONFIG": {"capacity": CHANNEL_CAPACITY, "expiry": 30},
+        }
+    }
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -14,8 +14,10 @@ from django.contrib.auth.signals import user_logged_out
 from django.dispatch import receiver
 from django.http import Http404
 from django.template.loader import render_to_string
+from django.utils.html import escape
 
 from accounts.selectors import session_signs_in
+from conversations.engine import CSRF_FIELD
 from conversations.models import Conversation, Message
 from conversations.selectors import (
     conversation_get_for_user,
@@ -49,14 +51,35 @@ def thread_refresh_html(conversation_public_id: str) -> str:
     )
 
 
+def stream_frame_html(
+    public_id: str, *, seq: int, append: str, replace: bool, keep: int, delta: str
+) -> str:
+    """Return a streamed frame: closed blocks appended (or all replaced), the tail replaced.
+
+    The HTML is the engine's, rendered and sanitized once. The tail travels as text: keep
+    `data-keep` UTF-16 units of the tail this socket was last sent and add `data-delta`
+    (app.js). `data-seq` lets the page drop a frame older than what it shows.
+    """
+    kind, swap = ("replace", "innerHTML") if replace else ("append", "beforeend")
+    return (
+        f'<div id="message-{public_id}" data-status="in_progress" data-frame="{kind}" '
+        f'data-seq="{seq}" hx-swap-oob="{swap}:#message-{public_id}-blocks">{append}</div>'
+        f'<div data-frame="tail" data-seq="{seq}" data-keep="{keep}" data-delta="{escape(delta)}" '
+        f'hx-swap-oob="innerHTML:#message-{public_id}-tail"></div>'
+    )
+
+
 class ChatConsumer(AsyncWebsocketConsumer):
     async def connect(self):
         user = self.scope["user"]
         self.ended = False
         self.conversation = None
-        # Replies streaming in this conversation, loaded once each: {public id: (msg, pos, n)}.
-        self.streaming: dict[str, tuple[Message, int, int]] = {}
-        self.pending: dict[str, str] = {}
+        # Per streaming reply: the last frame relayed (None: waiting for a resync), the
+        # frames not yet sent (merged), and the replies whose final frame was sent.
+        self.seqs: dict[str, int | None] = {}
+        self.pending: dict[str, dict] = {}
+        self.finished: set[str] = set()
+        self.tails_sent: set[str] = set()
         self.sender: asyncio.Task | None = None
         if not user.is_authenticated:
             await self.close()
@@ -84,7 +107,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if self.conversation is not None:
             current = await database_sync_to_async(self._load_generating)()
             if current is not None:
+                # The stored partial now; the engine's whole frame, then live frames, follow.
                 await self.send(text_data=self._render(*current))
+                await self._resync(current[0].public_id)
 
     async def disconnect(self, code):
         if getattr(self, "sender", None) is not None:
@@ -108,38 +133,86 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self.send(text_data=self._created_frame(entries, event.get("replaces", "")))
 
     async def generation_delta(self, event):
-        if self.ended:
-            return
+        """Relay a frame the engine rendered once: no render and no query here."""
         public_id = event["message_id"]
-        entry = self.streaming.get(public_id)
-        if entry is None:
-            loaded = await database_sync_to_async(self._load_messages)([public_id])
-            if not loaded or loaded[0][0].status != Message.Status.IN_PROGRESS:
-                return  # a late frame of a reply that has ended: its final frame wins
-            entry = self.streaming[public_id] = loaded[0]
-        # Keep only the newest text; a frame is rendered once the queued events are taken in,
-        # so a socket that falls behind skips stale frames instead of rendering each one.
-        self.pending[public_id] = event["text"]
+        if self.ended or public_id in self.finished:
+            return  # a late frame of a reply that has ended: its final frame wins
+        last = self.seqs.get(public_id, 0)
+        seq = event["seq"]
+        if last is None or seq <= last:
+            return  # waiting for the engine's whole frame, or already covered by it
+        if seq != last + 1 and not event["reset"]:
+            await self._resync(public_id)  # a frame was lost on the way: ask for the whole
+            return
+        self.seqs[public_id] = seq
+        pending = self.pending.get(public_id)
+        if pending is None or event["reset"]:
+            # The tail as a delta only on top of a tail this socket was sent.
+            has_tail = public_id in self.tails_sent and pending is None and not event["reset"]
+            self.pending[public_id] = {
+                "seq": seq,
+                "append": event["append_html"],
+                "replace": event["reset"],
+                "keep": event["tail_keep"] if has_tail else 0,
+                "delta": event["tail_delta"] if has_tail else event["tail_html"],
+            }
+        else:
+            # A socket that falls behind sends the frames it missed as one: stale tails go.
+            pending["seq"] = seq
+            pending["append"] += event["append_html"]
+            pending["keep"], pending["delta"] = 0, event["tail_html"]
+        self._schedule_send()
+
+    async def generation_frame(self, event):
+        """Replace the reply's blocks and tail with the engine's whole state (a resync)."""
+        public_id = event["message_id"]
+        last = self.seqs.get(public_id, 0)
+        if self.ended or public_id in self.finished or (last is not None and event["seq"] < last):
+            return
+        self.seqs[public_id] = event["seq"]
+        self.pending[public_id] = {
+            "seq": event["seq"],
+            "append": event["blocks_html"],
+            "replace": True,
+            "keep": 0,
+            "delta": event["tail_html"],
+        }
+        self._schedule_send()
+
+    def _schedule_send(self):
         if self.sender is None or self.sender.done():
             self.sender = asyncio.create_task(self._send_pending())
+
+    async def _resync(self, public_id: str):
+        self.seqs[public_id] = None
+        await self.channel_layer.group_send(
+            events.generation_group(public_id),
+            events.generation_resync_event(message_public_id=public_id, channel=self.channel_name),
+        )
 
     async def _send_pending(self):
         await asyncio.sleep(0)
         while self.pending and not self.ended:
-            public_id, text = self.pending.popitem()
-            entry = self.streaming.get(public_id)
-            if entry is not None:
-                entry[0].content = text
-                await self.send(text_data=self._render(*entry))
+            public_id, frame = self.pending.popitem()
+            self.tails_sent.add(public_id)
+            await self.send(text_data=stream_frame_html(public_id, **frame))
 
     async def generation_done(self, event):
+        public_id = event["message_id"]
         if self.ended:
             return
-        self.pending.pop(event["message_id"], None)
+        self.finished.add(public_id)
+        self.pending.pop(public_id, None)
+        self.seqs.pop(public_id, None)
+        self.tails_sent.discard(public_id)
         if self.sender is not None:
             await self.sender  # no partial frame may overtake the final one
-        self.streaming.pop(event["message_id"], None)
-        loaded = await database_sync_to_async(self._load_messages)([event["message_id"]])
+        html = event.get("html")
+        if html:
+            await self.send(text_data=html.replace(CSRF_FIELD, self._csrf_field()))
+            return
+        # The engine could not render it: the stored reply, as a page load shows it.
+        loaded = await database_sync_to_async(self._load_messages)([public_id])
         if loaded:
             await self.send(text_data=self._render(*loaded[0]))
 
@@ -162,6 +235,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.close()
 
     # Rendering --------------------------------------------------------------------------------
+
+    def _csrf_field(self) -> str:
+        return f'name="csrfmiddlewaretoken" value="{escape(self._csrf_token())}"'
 
     def _csrf_token(self) -> str:
         # The cookie's secret is a valid form token, so forms in streamed frames still post.

@@ -37,14 +37,6 @@ def messages_created_event(*, message_ids: list[str], replaces: str = "") -> dic
     return {"type": "message.created", "message_ids": message_ids, "replaces": replaces}
 
 
-def generation_delta_event(*, message_public_id: str, text: str) -> dict:
-    return {"type": "generation.delta", "message_id": message_public_id, "text": text}
-
-
-def generation_done_event(*, message_public_id: str, status: str) -> dict:
-    return {"type": "generation.done", "message_id": message_public_id, "status": status}
-
-
 def thread_changed_event() -> dict:
     return {"type": "thread.changed"}
 
@@ -68,12 +60,20 @@ def sidebar_changed(*, user_id: int, conversation_public_id: str, action: str) -
 # Events of the conversation group `conversation.<public id>` (consumers render them as HTML):
 #   {"type": "message.created", "message_ids": [public ids], "replaces": public id or ""}
 #       new messages; "replaces" names the message a new branch takes the place of
-#   {"type": "generation.delta", "message_id": public id, "text": the reply so far}
-#       at most every ~50 ms while a reply streams
-#   {"type": "generation.done", "message_id": public id, "status": final status}
+#   {"type": "generation.delta", "message_id": public id, "seq": n, "append_html": closed
+#    blocks to append, "tail_html": the open tail's HTML, "tail_keep" UTF-16 units of the
+#    previous tail kept and "tail_delta" added (the same tail, cheaper), "reset": drop the
+#    blocks first}
+#       at most every ~50 ms while a reply streams, rendered once by the engine
+#   {"type": "generation.done", "message_id": public id, "status": final status,
+#    "html": the canonical message partial, rendered once, CSRF_PLACEHOLDER for the token}
 #   {"type": "thread.changed"}  the active branch changed (branch switch): re-fetch the thread
 # The engine of a reply listens on `generation.<message public id>` for
 #   {"type": "generation.stop", "message_id": public id}
+#   {"type": "generation.resync", "message_id": public id, "channel": a socket's channel}
+#       a socket missed a frame or joined late; the engine answers that channel with
+#   {"type": "generation.frame", "message_id": public id, "seq": n, "blocks_html": every
+#    closed block so far, "tail_html": the open tail}
 # A websocket of a signed-in session listens on `session.<session key>` for
 #   {"type": "session.ended"}  sent on logout: the socket closes and receives nothing more
 # and on `user.<id>` for
@@ -137,3 +137,45 @@ def session_ended(*, session_key: str) -> None:
 
 def user_sessions_ended_event() -> dict:
     return {"type": "user.sessions_ended"}
+
+
+def generation_delta_event(*, message_public_id: str, frame) -> dict:
+    """Return the event of one streamed frame (a blocks.Frame) as JSON primitives."""
+    return {
+        "type": "generation.delta",
+        "message_id": message_public_id,
+        "seq": frame.seq,
+        "append_html": frame.append_html,
+        "tail_html": frame.tail_html,
+        "tail_keep": frame.tail_keep,
+        "tail_delta": frame.tail_delta,
+        "reset": frame.reset,
+    }
+
+
+def generation_frame_event(
+    *, message_public_id: str, seq: int, blocks_html: str, tail_html: str
+) -> dict:
+    """Return the whole-state frame that resyncs one socket."""
+    return {
+        "type": "generation.frame",
+        "message_id": message_public_id,
+        "seq": seq,
+        "blocks_html": blocks_html,
+        "tail_html": tail_html,
+    }
+
+
+def generation_resync_event(*, message_public_id: str, channel: str) -> dict:
+    """Return the request a socket sends the engine of a reply for its whole state."""
+    return {"type": "generation.resync", "message_id": message_public_id, "channel": channel}
+
+
+def generation_done_event(*, message_public_id: str, status: str, html: str = "") -> dict:
+    """Return the final event of a reply, carrying its canonical partial."""
+    return {
+        "type": "generation.done",
+        "message_id": message_public_id,
+        "status": status,
+        "html": html,
+    }

@@ -291,6 +291,9 @@
     }
   });
 
+  // The raw HTML of each streaming reply's tail, as the server sent it (deltas apply to it).
+  const tails = new WeakMap();
+
   document.addEventListener("htmx:oobBeforeSwap", (event) => {
     // A late streaming frame must not turn a finished reply back into a running one.
     const current = event.detail.target;
@@ -298,6 +301,27 @@
     if (current && incoming && current.matches("article.message") &&
         isFinal(current) && !isFinal(incoming)) {
       event.detail.shouldSwap = false;
+      return;
+    }
+    // A streamed frame (closed blocks, then the tail) applies once, in order, and never to a
+    // reply that has ended; `data-seq` on its article says which frame it shows.
+    const wrapper = event.detail.fragment;
+    const kind = wrapper && wrapper.getAttribute && wrapper.getAttribute("data-frame");
+    const article = kind && current && current.closest("article.message");
+    if (!article) return;
+    const shown = Number(article.dataset.seq || 0);
+    const next = Number(wrapper.getAttribute("data-seq"));
+    if (isFinal(article) || next < shown || (kind === "append" && next === shown)) {
+      event.detail.shouldSwap = false;
+    } else if (kind !== "tail") {
+      article.dataset.seq = String(next);
+    } else {
+      // The tail comes as text: keep that many UTF-16 units of the last one, add the delta.
+      const keep = Number(wrapper.getAttribute("data-keep") || 0);
+      const tail = (keep ? (tails.get(article) || "").slice(0, keep) : "") +
+        (wrapper.getAttribute("data-delta") || "");
+      tails.set(article, tail);
+      wrapper.innerHTML = tail;
     }
   });
 

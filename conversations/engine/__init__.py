@@ -20,9 +20,17 @@ from conversations.engine.state import (
     is_running,
     stop_key,
 )
-from conversations.engine.store import sweep_at_startup, sweep_generations
+from conversations.engine.store import (
+    CSRF_FIELD,
+    CSRF_PLACEHOLDER,
+    message_render,
+    sweep_at_startup,
+    sweep_generations,
+)
 
 __all__ = [
+    "CSRF_FIELD",
+    "CSRF_PLACEHOLDER",
     "HEARTBEAT_INTERVAL",
     "PUBLISH_INTERVAL",
     "STOPPED_REASON",
@@ -31,6 +39,7 @@ __all__ = [
     "close_db_connections",
     "heartbeat_ttl",
     "is_running",
+    "message_render",
     "run_generation",
     "start_generation",
     "stop_key",

@@ -28,6 +28,7 @@ from conversations.engine.store import (
     reply_finish,
     reply_flush,
     reply_prepare,
+    reply_render,
 )
 from conversations.engine.titles import generate_title
 from conversations.llm import ProviderError, TextDelta, Usage, get_provider
@@ -126,14 +127,18 @@ async def _watch_silence(gen: Generation) -> Outcome:
 
 
 async def _publish(gen: Generation, arrived: asyncio.Event, ended: asyncio.Event) -> None:
-    """Send the reply so far to the conversation's group, at most every PUBLISH_INTERVAL."""
+    """Send what changed to the conversation's group, at most every PUBLISH_INTERVAL.
+
+    The frame is rendered here once for every socket: closed blocks once, the tail each time.
+    """
     layer = get_channel_layer()
     group = events.conversation_group(gen.conversation_public_id)
     while True:
         await arrived.wait()
         arrived.clear()
+        frame = gen.renderer.feed(gen.text)
         await layer.group_send(
-            group, events.generation_delta_event(message_public_id=gen.public_id, text=gen.text)
+            group, events.generation_delta_event(message_public_id=gen.public_id, frame=frame)
         )
         if await _pause(ended, PUBLISH_INTERVAL):
             return
@@ -181,7 +186,7 @@ async def _pause(ended: asyncio.Event, seconds: float) -> bool:
 
 
 async def _listen_for_stop(gen: Generation) -> None:
-    """Set gen.stop when a stop request for this reply arrives from any process."""
+    """Set gen.stop on a stop request from any process; answer sockets that ask to resync."""
     layer = get_channel_layer()
     channel = await layer.new_channel()
     group = events.generation_group(gen.public_id)
@@ -192,6 +197,17 @@ async def _listen_for_stop(gen: Generation) -> None:
             if event.get("type") == "generation.stop":
                 gen.stop.set()
                 return
+            if event.get("type") == "generation.resync" and event.get("channel"):
+                renderer = gen.renderer
+                await layer.send(
+                    event["channel"],
+                    events.generation_frame_event(
+                        message_public_id=gen.public_id,
+                        seq=renderer.seq,
+                        blocks_html=renderer.closed_html,
+                        tail_html=renderer.tail_html,
+                    ),
+                )
     finally:
         await asyncio.shield(layer.group_discard(group, channel))
 
@@ -206,9 +222,16 @@ async def _end(gen: Generation, db, status: str, reason: str) -> None:
         gen.flushes,
         time.monotonic() - gen.started,
     )
+    try:
+        html = await db(reply_render)(gen)
+    except Exception:  # noqa: BLE001 - sockets then load the stored reply themselves
+        logger.exception("Could not render the final frame of %s", gen.public_id)
+        html = ""
     await events.apublish(
         events.conversation_group(gen.conversation_public_id),
-        events.generation_done_event(message_public_id=gen.public_id, status=final_status),
+        events.generation_done_event(
+            message_public_id=gen.public_id, status=final_status, html=html
+        ),
     )
 
 

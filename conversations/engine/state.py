@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.core.cache import cache
 
+from conversations.engine.blocks import BlockRenderer
 from conversations.llm import ChatMessage, Usage
 
 # A generation refreshes its liveness key this often; other processes read it on Stop.
@@ -35,6 +36,8 @@ class Generation:
     flushes: int = 0
     last_token: float = field(default_factory=time.monotonic)
     started: float = field(default_factory=time.monotonic)
+    # Renders each frame once for every watcher; its state answers a socket's resync.
+    renderer: BlockRenderer = field(default_factory=BlockRenderer)
 
 
 def alive_key(message_id: int) -> str:

@@ -7,6 +7,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.cache import cache
 from django.db import DatabaseError, close_old_connections, transaction
+from django.template.loader import render_to_string
 from django.utils import timezone
 
 from conversations.counters import conversation_counters_update
@@ -14,6 +15,7 @@ from conversations.engine.context import build_context
 from conversations.engine.state import Generation, alive_key, is_running, stop_key
 from conversations.llm import Usage, estimate_tokens
 from conversations.models import Conversation, Message
+from conversations.selectors import message_sibling_positions
 
 logger = logging.getLogger(__name__)
 
@@ -108,6 +110,38 @@ def reply_finish(gen: Generation, status: str, reason: str) -> str:
         )
     cache.delete_many([alive_key(gen.message_id), stop_key(gen.message_id)])
     return reply.status
+
+
+MESSAGE_TEMPLATE = "conversations/_message.html"
+
+# Rendered in the token's place once for every socket; each socket puts its own token there.
+# Only the partial's own hidden inputs carry it: nh3 drops <input> from message text.
+CSRF_PLACEHOLDER = "__csrf_token__"
+CSRF_FIELD = f'name="csrfmiddlewaretoken" value="{CSRF_PLACEHOLDER}"'
+
+
+def message_render(*, message: Message, conversation: Conversation, csrf_token: str = "") -> str:
+    """Render a message through the canonical partial, as the thread on a page load does."""
+    positions = message_sibling_positions(conversation=conversation, messages=[message])
+    position, count = positions.get(message.pk, (1, 1))
+    return render_to_string(
+        MESSAGE_TEMPLATE,
+        {
+            "message": message,
+            "conversation": conversation,
+            "position": position,
+            "count": count,
+            "csrf_token": csrf_token,
+        },
+    )
+
+
+def reply_render(gen: Generation) -> str:
+    """Render the ended reply once for every socket, CSRF_PLACEHOLDER where the token goes."""
+    reply = Message.objects.select_related("conversation").get(pk=gen.message_id)
+    return message_render(
+        message=reply, conversation=reply.conversation, csrf_token=CSRF_PLACEHOLDER
+    )
 
 
 def conversation_save_title(conversation_id: int, title: str) -> bool:

@@ -1,0 +1,212 @@
+"""The frame protocol: blocks appended once, the tail replaced, the final frame a page render,
+no query on the stream path, and a lost frame resynced (in memory and on Redis)."""
+
+import html
+import os
+import re
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
+from django.test import Client
+
+from conversations import consumers, engine
+from conversations.engine import loop
+from conversations.models import Message
+from conversations.rendering import render_markdown
+from conversations.services import message_send
+from tests.engine.conftest import frames_until, open_socket, session_cookie
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+FRAME_RE = re.compile(
+    r'<div id="message-(?P<id>[\w-]+)" data-status="in_progress" data-frame="(?P<kind>\w+)" '
+    r'data-seq="(?P<seq>\d+)" hx-swap-oob="[^"]+">(?P<blocks>.*?)</div>'
+    r'<div data-frame="tail" data-seq="(?P=seq)" data-keep="(?P<keep>\d+)" '
+    r'data-delta="(?P<delta>[^"]*)" hx-swap-oob="innerHTML:#message-(?P=id)-tail"></div>$',
+    re.DOTALL,
+)
+CSRF_VALUE_RE = re.compile(r'(name="csrfmiddlewaretoken" value=")[^"]*"')
+PARAGRAPHS = [f"Paragraph {i} says something about item {i}." for i in range(8)]
+
+
+def is_final(public_id: str):
+    return lambda frame: (
+        frame.lstrip().startswith(f'<article id="message-{public_id}"')
+        and ('data-status="in_progress"' not in frame)
+    )
+
+
+def paragraph_tokens() -> list[str]:
+    """Tokens of a reply in several paragraphs, a few words each."""
+    tokens = []
+    for paragraph in PARAGRAPHS:
+        tokens += [f"{word} " for word in paragraph.split()] + ["\n\n"]
+    return tokens
+
+
+def apply(frames: list[str]) -> tuple[str, str, list[int]]:
+    """Play streamed frames as the page does; return (blocks HTML, tail HTML, seqs)."""
+    blocks, tail, seqs = "", "", []
+    for frame in frames:
+        match = FRAME_RE.match(frame)
+        assert match, frame
+        seqs.append(int(match["seq"]))
+        blocks = match["blocks"] if match["kind"] == "replace" else blocks + match["blocks"]
+        # As app.js does: keep UTF-16 units of the last tail, add the delta.
+        kept = tail.encode("utf-16-le")[: 2 * int(match["keep"])].decode("utf-16-le")
+        tail = kept + html.unescape(match["delta"])
+    return blocks, tail, seqs
+
+
+async def stream(owner, conversation, fake_openai, tokens, delay=0.01):
+    fake_openai.tokens = tokens
+    fake_openai.token_delay = delay
+    cookie = await sync_to_async(session_cookie)(owner)
+    communicator, connected = await open_socket(f"/ws/chat/{conversation.public_id}/", cookie)
+    assert connected
+    result = await database_sync_to_async(message_send)(conversation=conversation, content="Hi")
+    reply = result.assistant_message
+    frames = await frames_until(communicator, is_final(reply.public_id))
+    await engine.wait_for_running()
+    await communicator.disconnect()
+    return reply, frames[1:-1], frames[-1].strip()
+
+
+async def test_closed_blocks_are_appended_once_and_the_tail_replaced(
+    owner, conversation, fake_openai, fast_engine
+):
+    reply, streamed, final = await stream(owner, conversation, fake_openai, paragraph_tokens())
+    blocks, tail, seqs = apply(streamed)
+    assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
+    # Every paragraph shown exactly once, whether closed (appended) or in the tail.
+    shown = blocks + tail
+    for paragraph in PARAGRAPHS:
+        assert shown.count(paragraph) <= 1
+    assert shown.count("<p>") >= len(PARAGRAPHS) - 1
+    # Appends only grow: each frame's blocks are a few paragraphs, never the whole reply again.
+    appended = [FRAME_RE.match(f)["blocks"] for f in streamed]
+    assert sum(len(a) for a in appended) <= len(render_markdown("\n\n".join(PARAGRAPHS))) + 100
+    assert 'data-status="completed"' in final
+    # The tail travels as deltas: the whole stream costs less than three final frames.
+    assert sum(len(frame.encode()) for frame in streamed) <= 3 * len(final.encode())
+
+
+async def test_final_frame_equals_the_page_render(owner, conversation, fake_openai, fast_engine):
+    reply, _, final = await stream(owner, conversation, fake_openai, paragraph_tokens())
+    client = Client()
+    await sync_to_async(client.force_login)(owner)
+    page = (await sync_to_async(client.get)(f"/c/{conversation.public_id}/")).content.decode()
+    start = page.index(f'<article id="message-{reply.public_id}"')
+    article = page[start : page.index("</article>", start) + len("</article>")]
+    assert CSRF_VALUE_RE.sub(r'\1"', final) == CSRF_VALUE_RE.sub(r'\1"', article)
+
+
+async def test_stream_path_makes_no_database_call_in_the_consumer(
+    owner, conversation, fake_openai, fast_engine, monkeypatch
+):
+    calls = []
+    real = consumers.database_sync_to_async
+
+    def counting(func):
+        calls.append(getattr(func, "__name__", repr(func)))
+        return real(func)
+
+    cookie = await sync_to_async(session_cookie)(owner)
+    communicator, _ = await open_socket(f"/ws/chat/{conversation.public_id}/", cookie)
+    await communicator.receive_nothing(0.05)
+    fake_openai.tokens = paragraph_tokens()
+    fake_openai.token_delay = 0.01
+    result = await database_sync_to_async(message_send)(conversation=conversation, content="Hi")
+    user_id = result.user_message.public_id
+    await frames_until(communicator, lambda frame: f"message-{user_id}" in frame)
+    monkeypatch.setattr(consumers, "database_sync_to_async", counting)
+    frames = await frames_until(communicator, is_final(result.assistant_message.public_id))
+    await engine.wait_for_running()
+    await communicator.disconnect()
+    assert len(frames) > 3
+    assert calls == []
+
+
+class DroppingLayer:
+    """The real layer, but one streamed frame of the engine never arrives."""
+
+    def __init__(self, layer, lost_seq: int):
+        self.layer = layer
+        self.lost_seq = lost_seq
+        self.lost = 0
+
+    def __getattr__(self, name):
+        return getattr(self.layer, name)
+
+    async def group_send(self, group, event):
+        if event.get("type") == "generation.delta" and event["seq"] == self.lost_seq:
+            self.lost += 1
+            return
+        await self.layer.group_send(group, event)
+
+
+async def resync_after_lost_frame(owner, conversation, fake_openai, monkeypatch, backend):
+    real_get = loop.get_channel_layer
+    dropping = DroppingLayer(real_get(), lost_seq=3)
+    assert type(dropping.layer).__name__ == backend
+    monkeypatch.setattr(loop, "get_channel_layer", lambda: dropping)
+    reply, streamed, final = await stream(
+        owner, conversation, fake_openai, paragraph_tokens(), delay=0.02
+    )
+    assert dropping.lost == 1
+    kinds = [FRAME_RE.match(f)["kind"] for f in streamed]
+    seqs = [int(FRAME_RE.match(f)["seq"]) for f in streamed]
+    assert 3 not in seqs
+    # The socket saw the gap, asked the engine, and got the whole state in one frame.
+    assert "replace" in kinds
+    replaced_at = kinds.index("replace")
+    assert seqs[replaced_at] >= 4 and all(s > 3 for s in seqs[replaced_at:])
+    blocks, tail, _ = apply(streamed)
+    shown = blocks + tail
+    for paragraph in PARAGRAPHS[:-1]:
+        assert shown.count(paragraph) == 1
+    await sync_to_async(reply.refresh_from_db)()
+    assert reply.status == Message.Status.COMPLETED
+    assert 'data-status="completed"' in final and PARAGRAPHS[-1] in final
+
+
+async def test_lost_frame_is_resynced_in_memory(
+    owner, conversation, fake_openai, fast_engine, monkeypatch
+):
+    await resync_after_lost_frame(
+        owner, conversation, fake_openai, monkeypatch, "InMemoryChannelLayer"
+    )
+
+
+REDIS_TEST_URL = os.environ.get("REDIS_TEST_URL", "redis://127.0.0.1:6379/5")
+
+
+def redis_reachable() -> bool:
+    try:
+        import redis
+
+        redis.Redis.from_url(REDIS_TEST_URL, socket_timeout=0.5).ping()
+    except Exception:  # noqa: BLE001 - any failure means no Redis here
+        return False
+    return True
+
+
+@pytest.mark.skipif(not redis_reachable(), reason="Redis is not running")
+async def test_lost_frame_is_resynced_on_redis(
+    owner, conversation, fake_openai, fast_engine, monkeypatch, settings
+):
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {
+                "hosts": [REDIS_TEST_URL],
+                "prefix": f"test-stream-{os.getpid()}",
+                "capacity": 1000,
+                "expiry": 30,
+            },
+        }
+    }
+    await resync_after_lost_frame(
+        owner, conversation, fake_openai, monkeypatch, "RedisChannelLayer"
+    )
