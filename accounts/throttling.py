@@ -94,6 +94,39 @@ def throttle_request(*, scope: str, user_id: int, api_key_id: int | None) -> flo
     return None
 
 
+class RateLimited(Exception):
+    """A write or generation past its rate; every door answers 429 with the wait.
+
+    Shaped like core.errors.DomainError (status_code, code, message), which this module
+    cannot import: core.errors loads DRF's settings, which load this module.
+    """
+
+    status_code = 429
+    error_type = "rate_limit_error"
+    code = "rate_limit_exceeded"
+
+    def __init__(self, wait: float):
+        seconds = max(math.ceil(wait), 1)
+        self.message = (
+            f"You are sending too fast. Try again in {seconds} second{'s' * (seconds != 1)}."
+        )
+        self.param = None
+        super().__init__(self.message)
+        self.wait = seconds
+
+
+def throttle_check(*, user, scope: str, api_key_id: int | None = None) -> None:
+    """Count one action of scope ("write" or "generation") or raise RateLimited.
+
+    The browser's views call this; DRF and /v1 reach the same counters via the throttles.
+    """
+    if not getattr(user, "is_authenticated", False):
+        return
+    wait = throttle_request(scope=scope, user_id=user.pk, api_key_id=api_key_id)
+    if wait is not None:
+        raise RateLimited(wait)
+
+
 class ScopedThrottle(BaseThrottle):
     scope = ""
 

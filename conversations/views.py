@@ -16,6 +16,7 @@ from django.utils.formats import date_format
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect, push_url, reswap, retarget
 
+from accounts.throttling import RateLimited, throttle_check
 from conversations import selectors, services
 from conversations.models import Conversation, Message
 from conversations.selectors import InvalidCursor, Page
@@ -263,6 +264,12 @@ def _composer_error(
     )
 
 
+def _throttle_generation(request: HtmxHttpRequest) -> None:
+    """Count a browser write that starts a reply against the same limits as the API."""
+    throttle_check(user=request.user, scope="write")
+    throttle_check(user=request.user, scope="generation")
+
+
 def _send_fields(request: HtmxHttpRequest) -> dict:
     return {
         "content": request.POST.get("content", ""),
@@ -276,10 +283,11 @@ def _send_fields(request: HtmxHttpRequest) -> dict:
 def send_new(request: HtmxHttpRequest) -> HttpResponse:
     """Create a conversation with its first message and start the reply."""
     try:
+        _throttle_generation(request)
         with transaction.atomic():
             conversation = services.conversation_create(owner=request.user)
             result = services.message_send(conversation=conversation, **_send_fields(request))
-    except (services.ConversationError, ValidationError) as exc:
+    except (services.ConversationError, ValidationError, RateLimited) as exc:
         return _composer_error(request, None, exc)
     url = reverse("conversation", args=[conversation.public_id])
     if not is_partial(request):
@@ -313,8 +321,9 @@ def send(request: HtmxHttpRequest, public_id: str) -> HttpResponse:
     """Send a message in a conversation and start the reply."""
     conversation = selectors.conversation_get_for_user(user=request.user, public_id=public_id)
     try:
+        _throttle_generation(request)
         result = services.message_send(conversation=conversation, **_send_fields(request))
-    except (services.ConversationError, ValidationError) as exc:
+    except (services.ConversationError, ValidationError, RateLimited) as exc:
         return _composer_error(request, conversation, exc)
     if not is_partial(request):
         return redirect("conversation", public_id=conversation.public_id)
@@ -363,8 +372,9 @@ def regenerate(request: HtmxHttpRequest, message_id: str) -> HttpResponse:
     message = selectors.message_get_for_user(user=request.user, public_id=message_id)
     conversation = message.conversation
     try:
+        _throttle_generation(request)
         services.message_regenerate(message=message, model=request.POST.get("model") or None)
-    except (services.ConversationError, ValidationError) as exc:
+    except (services.ConversationError, ValidationError, RateLimited) as exc:
         return _branch_error(request, conversation, exc)
     return _branch_response(request, conversation)
 
@@ -376,13 +386,14 @@ def edit(request: HtmxHttpRequest, message_id: str) -> HttpResponse:
     message = selectors.message_get_for_user(user=request.user, public_id=message_id)
     conversation = message.conversation
     try:
+        _throttle_generation(request)
         services.message_edit(
             message=message,
             content=request.POST.get("content", ""),
             client_id=request.POST.get("client_id") or None,
             model=request.POST.get("model") or None,
         )
-    except (services.ConversationError, ValidationError) as exc:
+    except (services.ConversationError, ValidationError, RateLimited) as exc:
         return _branch_error(request, conversation, exc)
     return _branch_response(request, conversation)
 

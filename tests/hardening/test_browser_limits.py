@@ -1,0 +1,32 @@
+"""The browser's sends count against the same generation limit as the API."""
+
+from conversations.models import Conversation, Message
+from tests.factories import ConversationFactory
+from tests.ui.conftest import HTMX
+
+
+def test_fourth_browser_send_is_refused_with_the_text_kept(owner_client, owner, settings):
+    settings.GENERATION_RATE = "3/min"
+    conversation = ConversationFactory(owner=owner, title="Trip")
+    url = f"/c/{conversation.public_id}/messages/"
+    refused = 0
+    for n in range(5):
+        Message.objects.filter(status=Message.Status.IN_PROGRESS).update(
+            status=Message.Status.COMPLETED
+        )
+        response = owner_client.post(url, {"content": f"Typed words {n}"}, headers=HTMX)
+        if response.status_code == 429:
+            refused += 1
+            assert "too fast" in response.text
+            assert f"Typed words {n}" in response.text
+    assert refused == 2
+    assert Message.objects.filter(role=Message.Role.USER).count() == 3
+
+
+def test_new_conversation_send_is_throttled_too(owner_client, settings):
+    settings.GENERATION_RATE = "1/min"
+    assert owner_client.post("/send/", {"content": "one"}).status_code in (200, 302)
+    response = owner_client.post("/send/", {"content": "two kept"})
+    assert response.status_code == 429
+    assert "two kept" in response.text
+    assert Conversation.objects.count() == 1
