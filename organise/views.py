@@ -14,9 +14,11 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
+from accounts.throttling import RateLimited, throttle_check
 from conversations import selectors, services
 from conversations.selectors import InvalidCursor
 from conversations.views import THREAD_PAGE, group_label, group_rows
+from core.errors import error_text
 from core.http import HtmxHttpRequest, is_partial, login_required
 from core.text import invalid_char_message
 from organise import bulk
@@ -148,6 +150,7 @@ def conversations_bulk(request: HtmxHttpRequest) -> HttpResponse:
     try:
         if action not in BULK_ACTIONS:
             raise ValidationError({"action": "Choose archive, delete or move."})
+        throttle_check(user=request.user, scope="write")
         if action == "delete":
             result = bulk.conversations_bulk_delete(user=request.user, public_ids=public_ids)
             done = "Deleted"
@@ -163,15 +166,15 @@ def conversations_bulk(request: HtmxHttpRequest) -> HttpResponse:
                 user=request.user, public_ids=public_ids, archived=action == "archive"
             )
             done = "Archived" if action == "archive" else "Unarchived"
-    except ValidationError as exc:
+    except (ValidationError, RateLimited) as exc:
         if request.htmx:
             return render(
                 request,
                 "organise/_bulk.html#bulk-status",
-                {"error": " ".join(exc.messages)},
-                status=400,
+                {"error": error_text(exc)},
+                status=getattr(exc, "status_code", 400),
             )
-        flash.error(request, " ".join(exc.messages))
+        flash.error(request, error_text(exc))
         return redirect("home")
     summary = f"{done} {result.count} conversation{'s' * (result.count != 1)}."
     if result.failed:

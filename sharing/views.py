@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.throttling import RateLimited, throttle_check
 from conversations.selectors import (
     InvalidCursor,
     conversation_get_for_user,
@@ -125,6 +126,7 @@ def share_dialog(request: HtmxHttpRequest, public_id: str) -> HttpResponse:
         form = ShareForm(request.POST)
         if form.is_valid():
             try:
+                throttle_check(user=request.user, scope="write")
                 share = services.share_create(
                     user=request.user,
                     conversation=conversation,
@@ -135,7 +137,10 @@ def share_dialog(request: HtmxHttpRequest, public_id: str) -> HttpResponse:
                 )
             except ValidationError as exc:
                 form.add_error(None, exc.messages)
-        if share is None:
+            except RateLimited as exc:
+                form.add_error(None, exc.message)
+                status = 429
+        if share is None and status == 200:
             status = 422
     else:
         form = ShareForm()

@@ -1,6 +1,7 @@
 """The browser's sends count against the same generation limit as the API."""
 
 from conversations.models import Conversation, Message
+from sharing.models import ShareLink
 from tests.factories import ConversationFactory
 from tests.ui.conftest import HTMX
 
@@ -30,3 +31,24 @@ def test_new_conversation_send_is_throttled_too(owner_client, settings):
     assert response.status_code == 429
     assert "two kept" in response.text
     assert Conversation.objects.count() == 1
+
+
+def test_browser_share_and_bulk_count_against_the_write_limit(owner_client, owner, settings):
+    settings.API_WRITE_RATE = "2/min"
+    conversation = ConversationFactory(owner=owner, title="Trip")
+    share_url = f"/c/{conversation.public_id}/share/"
+    statuses = [
+        owner_client.post(share_url, {"expiry": "never"}, headers=HTMX).status_code
+        for _ in range(3)
+    ]
+    assert statuses[-1] == 429
+    assert ShareLink.objects.count() == statuses.count(200)
+    response = owner_client.post(
+        "/bulk/",
+        {"action": "archive", "ids": [conversation.public_id]},
+        headers=HTMX,
+    )
+    assert response.status_code == 429
+    assert "too fast" in response.text
+    conversation.refresh_from_db()
+    assert conversation.archived_at is None
