@@ -8,8 +8,10 @@ the reply or follows it, reading the row the engine flushes every GENERATION_FLU
 import json
 import time
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.handlers.asgi import ASGIRequest
 from django.db import transaction
 from django.http import StreamingHttpResponse
 
@@ -200,7 +202,19 @@ def response_events(reply: Message, *, conversation_id: str, instructions=None):
     yield sse(kind, {"response": final}, seq)
 
 
-def stream_response(events) -> StreamingHttpResponse:
+_END = object()
+
+
+async def _async_events(events):
+    # Django buffers a sync iterator whole under ASGI; pull it a frame at a time instead.
+    while (chunk := await sync_to_async(next, thread_sensitive=False)(events, _END)) is not _END:
+        yield chunk
+
+
+def stream_response(request, events) -> StreamingHttpResponse:
+    """Answer a text/event-stream, async under ASGI so each frame leaves as it is made."""
+    if isinstance(request, ASGIRequest):
+        events = _async_events(events)
     response = StreamingHttpResponse(events, content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"

@@ -467,7 +467,9 @@ class ResponsesView(V1View):
         )
         shape = {"conversation_id": conversation.public_id, "instructions": instructions}
         if stream:
-            return generate.stream_response(generate.response_events(reply, **shape))
+            return generate.stream_response(
+                request._request, generate.response_events(reply, **shape)
+            )
         return Response(generate.response_object(generate.wait(reply), **shape))
 
 
@@ -531,7 +533,8 @@ class ChatCompletionsView(V1View):
         )
         if stream:
             return generate.stream_response(
-                generate.completion_events(reply, conversation_id=conversation.public_id)
+                request._request,
+                generate.completion_events(reply, conversation_id=conversation.public_id),
             )
         reply = generate.wait(reply)
         return Response(generate.completion_object(reply, conversation_id=conversation.public_id))

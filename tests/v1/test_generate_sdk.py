@@ -1,5 +1,6 @@
 """The real `openai` SDK generating replies through /v1 against a live server and fake upstream."""
 
+import asyncio
 import time
 
 import openai
@@ -7,6 +8,7 @@ import pytest
 
 from conversations.models import Conversation, Message
 from tests.factories import ConversationFactory, MessageFactory
+from v1.generate import _async_events
 
 REPLY = "Hello there! Here is a fake reply."
 
@@ -209,3 +211,11 @@ def test_chat_completions_bad_input_is_400_and_stores_nothing(sdk, upstream, own
         sdk.post("/chat/completions", body=body, cast_to=object)
     assert caught.value.body["param"] == param
     assert not Conversation.objects.filter(owner=owner).exists()
+
+
+def test_stream_frames_are_pulled_one_at_a_time_under_asgi():
+    # Under ASGI Django would buffer a sync iterator whole; the wrapper yields as frames come.
+    async def collect():
+        return [chunk async for chunk in _async_events(iter([b"a", b"b"]))]
+
+    assert asyncio.run(collect()) == [b"a", b"b"]
