@@ -53,6 +53,10 @@ def generation_stop_event(*, message_public_id: str) -> dict:
     return {"type": "generation.stop", "message_id": message_public_id}
 
 
+def conversation_status_event(*, status: str, reason: str) -> dict:
+    return {"type": "conversation.status", "status": status, "reason": reason}
+
+
 def session_ended_event() -> dict:
     return {"type": "session.ended"}
 
@@ -71,6 +75,8 @@ def sidebar_changed(*, user_id: int, conversation_public_id: str, action: str) -
 #   {"type": "generation.delta", "message_id": public id, "text": the reply so far}
 #       at most every ~50 ms while a reply streams
 #   {"type": "generation.done", "message_id": public id, "status": final status}
+#   {"type": "conversation.status", "status": active|locked|closed, "reason": text}
+#       a moderator locked, closed or reopened it: every tab re-renders its composer
 #   {"type": "thread.changed"}  the active branch changed (branch switch): re-fetch the thread
 # The engine of a reply listens on `generation.<message public id>` for
 #   {"type": "generation.stop", "message_id": public id}
@@ -137,3 +143,11 @@ def session_ended(*, session_key: str) -> None:
 
 def user_sessions_ended_event() -> dict:
     return {"type": "user.sessions_ended"}
+
+
+def conversation_status_changed(*, conversation_public_id: str, status: str, reason: str) -> None:
+    """Tell every tab on the conversation that its status changed (after commit)."""
+    publish_on_commit(
+        conversation_group(conversation_public_id),
+        conversation_status_event(status=status, reason=reason),
+    )
