@@ -97,8 +97,16 @@ class ChatConsumer(AsyncWebsocketConsumer):
     # Group events ---------------------------------------------------------------------------
 
     async def sidebar_changed(self, event):
+        if self.ended:
+            return
+        frame = sidebar_refresh_html()
+        if self.conversation is not None and (
+            event.get("conversation_id") == self.conversation.public_id
+        ):
+            # Its counters may have changed: the header's token total rides in the same frame.
+            frame += await database_sync_to_async(self._token_total_frame)()
         if not self.ended:
-            await self.send(text_data=sidebar_refresh_html())
+            await self.send(text_data=frame)
 
     async def message_created(self, event):
         if self.ended:
@@ -184,6 +192,15 @@ class ChatConsumer(AsyncWebsocketConsumer):
         return render_to_string(
             "conversations/chat.html#messages-created-oob",
             {"entries": entries, "replaces": replaces, "csrf_token": self._csrf_token()},
+        )
+
+    def _token_total_frame(self) -> str:
+        conversation = Conversation.objects.filter(pk=self.conversation.pk).first()
+        if conversation is None:
+            return ""
+        return render_to_string(
+            "conversations/chat.html#token-total",
+            {"conversation": conversation, "token_total_oob": True},
         )
 
     def _composer_frame(self) -> str:

@@ -75,3 +75,29 @@ async def test_lock_stops_a_reply_in_progress_keeping_its_text(
     assert reply.status == Message.Status.STOPPED
     assert reply.content.startswith(" word0 word1")
     assert len(reply.content) < len(fake_openai.reply)
+
+
+async def test_header_token_total_is_live_after_a_reply(
+    owner, conversation, fake_openai, fast_engine
+):
+    cookie = await sync_to_async(session_cookie)(owner)
+    communicator, connected = await open_socket(f"/ws/chat/{conversation.public_id}/", cookie)
+    assert connected
+    result = await database_sync_to_async(message_send)(conversation=conversation, content="Hi")
+    reply = result.assistant_message
+    await engine.wait_for_running()
+    reply = await sync_to_async(wait_final)(reply)
+    await sync_to_async(conversation.refresh_from_db)()
+    assert conversation.token_count > 0
+    expected = f">{conversation.token_count:,} tokens</span>"
+    while True:
+        frame = await communicator.receive_from(timeout=5)
+        if 'id="token-total"' in frame and expected in frame:
+            break
+    await communicator.disconnect()
+    assert (
+        'hx-swap-oob="true"'
+        in frame.split('id="token-total"')[0].rsplit("<span", 1)[1]
+        + (frame.split('id="token-total"')[1].split(">", 1)[0])
+    )
+    assert reply.output_tokens
