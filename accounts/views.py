@@ -7,6 +7,7 @@ from django.contrib.auth.views import LoginView
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
 
 from accounts.forms import LoginForm, SignupForm
@@ -34,10 +35,17 @@ def signup(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect(settings.LOGIN_REDIRECT_URL)
     form = SignupForm(request.POST or None)
+    # Kept through sign-up so a visitor from a shared link lands where they were going.
+    next_url = request.POST.get("next") or request.GET.get("next") or ""
+    if not url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        next_url = ""
     if request.method == "POST" and form.is_valid():
         user = form.save()
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         messages.success(request, f"Welcome, {user.get_username()}.")
-        return redirect(settings.LOGIN_REDIRECT_URL)
+        return redirect(next_url or settings.LOGIN_REDIRECT_URL)
     status = 400 if form.errors else 200
-    return render(request, "accounts/signup.html", {"form": form}, status=status)
+    context = {"form": form, "next": next_url}
+    return render(request, "accounts/signup.html", context, status=status)

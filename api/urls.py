@@ -66,6 +66,11 @@ urlpatterns = [
         name="api-message-regenerate",
     ),
     path(
+        "messages/<str:public_id>/branch/",
+        messages.MessageBranchView.as_view(),
+        name="api-message-branch",
+    ),
+    path(
         "messages/<str:public_id>/siblings/",
         messages.MessageSiblingsView.as_view(),
         name="api-message-siblings",

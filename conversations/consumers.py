@@ -10,6 +10,7 @@ from functools import cache
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
 from django.contrib.auth.signals import user_logged_out
 from django.dispatch import receiver
 from django.http import Http404
@@ -121,8 +122,16 @@ class ChatConsumer(AsyncWebsocketConsumer):
     # Group events ---------------------------------------------------------------------------
 
     async def sidebar_changed(self, event):
+        if self.ended:
+            return
+        frame = sidebar_refresh_html()
+        if self.conversation is not None and (
+            event.get("conversation_id") == self.conversation.public_id
+        ):
+            # Its counters may have changed: the header's token total rides in the same frame.
+            frame += await database_sync_to_async(self._token_total_frame)()
         if not self.ended:
-            await self.send(text_data=sidebar_refresh_html())
+            await self.send(text_data=frame)
 
     async def message_created(self, event):
         if self.ended:
@@ -220,6 +229,13 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if not self.ended:
             await self.send(text_data=thread_refresh_html(self.conversation.public_id))
 
+    async def conversation_status(self, event):
+        """Re-render the composer out of band: locked, closed or active again, at once."""
+        if self.ended:
+            return
+        html = await database_sync_to_async(self._composer_frame)()
+        await self.send(text_data=html)
+
     async def session_ended(self, event):
         """Close the socket of a session that logged out; nothing more is sent on it."""
         self.ended = True
@@ -252,6 +268,38 @@ class ChatConsumer(AsyncWebsocketConsumer):
         return render_to_string(
             "conversations/chat.html#messages-created-oob",
             {"entries": entries, "replaces": replaces, "csrf_token": self._csrf_token()},
+        )
+
+    def _token_total_frame(self) -> str:
+        conversation = Conversation.objects.filter(pk=self.conversation.pk).first()
+        if conversation is None:
+            return ""
+        return render_to_string(
+            "conversations/chat.html#token-total",
+            {"conversation": conversation, "token_total_oob": True},
+        )
+
+    def _composer_frame(self) -> str:
+        conversation = Conversation.objects.get(pk=self.conversation.pk)
+        self.conversation = conversation
+        models = settings.CHAT_MODELS
+        latest = (
+            Message.objects.filter(conversation=conversation, model__in=models)
+            .order_by("-created_at", "-id")
+            .values_list("model", flat=True)
+            .first()
+        )
+        return render_to_string(
+            "conversations/chat.html#composer",
+            {
+                "conversation": conversation,
+                "closed": not conversation.is_open,
+                "generating": message_generating(conversation=conversation) is not None,
+                "models": models,
+                "selected_model": latest or models[0],
+                "composer_oob": True,
+                "csrf_token": self._csrf_token(),
+            },
         )
 
     # Database (each a single small call from the event loop) ----------------------------------

@@ -1,7 +1,9 @@
 """Staff moderation of conversations: every action writes a ModerationEvent.
 
-Lock and close only set ``Conversation.status`` and ``status_reason``; the send service checks
-them on every request, so they take effect on the next request through any door.
+Lock and close set ``Conversation.status`` and ``status_reason``; the send service checks them
+on every request, so they take effect on the next request through any door. A reply being
+generated is stopped (its text kept), and every open tab is told at once to re-render its
+composer (``conversation.status``).
 """
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -11,6 +13,7 @@ from django.utils import timezone
 
 from conversations import services
 from conversations.models import Conversation, ModerationEvent
+from conversations.selectors import message_generating
 from core import events
 
 REASON_MAX_CHARS = ModerationEvent._meta.get_field("reason").max_length
@@ -52,12 +55,25 @@ def _set_status(
         # updated_at stays: moderation must not move the conversation in the owner's sidebar.
         conversation.save(update_fields=["status", "status_reason"])
         event = _record(conversation=conversation, actor=actor, action=action, reason=reason)
-        events.sidebar_changed(
-            user_id=conversation.owner_id,
-            conversation_public_id=conversation.public_id,
-            action="updated",
-        )
+        # A paused or finished conversation must not keep producing text.
+        generating = message_generating(conversation=conversation)
+        if generating is not None:
+            services.message_stop(message=generating)
+        _announce(conversation=conversation)
     return event
+
+
+def _announce(*, conversation: Conversation) -> None:
+    events.sidebar_changed(
+        user_id=conversation.owner_id,
+        conversation_public_id=conversation.public_id,
+        action="updated",
+    )
+    events.conversation_status_changed(
+        conversation_public_id=conversation.public_id,
+        status=conversation.status,
+        reason=conversation.status_reason,
+    )
 
 
 def conversation_lock(
@@ -101,11 +117,7 @@ def conversation_reopen(
             action=ModerationEvent.Action.REOPEN,
             reason=reason,
         )
-        events.sidebar_changed(
-            user_id=conversation.owner_id,
-            conversation_public_id=conversation.public_id,
-            action="updated",
-        )
+        _announce(conversation=conversation)
     return event
 
 

@@ -600,3 +600,44 @@ def conversation_switch_branch(*, conversation: Conversation, message: Message) 
         events.thread_changed(conversation_public_id=conv.public_id)
     conversation.current_message_id = leaf_id
     return Message.objects.get(pk=leaf_id)
+
+
+BRANCH_SUFFIX = " (branch)"
+
+
+def conversation_branch(*, message: Message, user) -> Conversation:
+    """Copy the path up to `message` into a new conversation of `user` in the same project."""
+    source = message.conversation
+    if source.owner_id != user.pk:
+        raise ValidationError({"message": "No such message."})
+    path = selectors.message_path(
+        conversation=source, leaf_id=message.pk, limit=settings.MAX_MESSAGES_PER_CONVERSATION
+    )
+    base = (source.title or "New chat")[: TITLE_MAX_CHARS - len(BRANCH_SUFFIX)]
+    with transaction.atomic():
+        conversation = conversation_create(
+            owner=user, title=base + BRANCH_SUFFIX, project=source.project
+        )
+        message_chain_append(
+            conversation=conversation,
+            parent=None,
+            messages=[
+                NewMessage(
+                    role=original.role,
+                    content=original.content,
+                    # A copy never waits on a generation running in the original.
+                    status=(
+                        Message.Status.INCOMPLETE
+                        if original.status == Message.Status.IN_PROGRESS
+                        else original.status
+                    ),
+                    status_reason=original.status_reason,
+                    model=original.model,
+                    input_tokens=original.input_tokens,
+                    output_tokens=original.output_tokens,
+                )
+                for original in path
+            ],
+            now=timezone.now(),
+        )
+    return conversation

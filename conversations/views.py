@@ -412,6 +412,18 @@ def switch_branch(request: HtmxHttpRequest, message_id: str) -> HttpResponse:
     return _branch_response(request, conversation)
 
 
+@require_POST
+@login_required
+def branch_new_chat(request: HtmxHttpRequest, message_id: str) -> HttpResponse:
+    """Copy the thread up to a message into a new chat and open it ("Branch in new chat")."""
+    message = selectors.message_get_for_user(user=request.user, public_id=message_id)
+    conversation = services.conversation_branch(message=message, user=request.user)
+    url = reverse("conversation", args=[conversation.public_id])
+    if request.htmx:
+        return HttpResponseClientRedirect(url)
+    return redirect(url)
+
+
 # --- Row actions ---------------------------------------------------------------------------
 
 

@@ -45,6 +45,10 @@ def generation_stop_event(*, message_public_id: str) -> dict:
     return {"type": "generation.stop", "message_id": message_public_id}
 
 
+def conversation_status_event(*, status: str, reason: str) -> dict:
+    return {"type": "conversation.status", "status": status, "reason": reason}
+
+
 def session_ended_event() -> dict:
     return {"type": "session.ended"}
 
@@ -67,6 +71,8 @@ def sidebar_changed(*, user_id: int, conversation_public_id: str, action: str) -
 #       at most every ~50 ms while a reply streams, rendered once by the engine
 #   {"type": "generation.done", "message_id": public id, "status": final status,
 #    "html": the canonical message partial, rendered once, CSRF_PLACEHOLDER for the token}
+#   {"type": "conversation.status", "status": active|locked|closed, "reason": text}
+#       a moderator locked, closed or reopened it: every tab re-renders its composer
 #   {"type": "thread.changed"}  the active branch changed (branch switch): re-fetch the thread
 # The engine of a reply listens on `generation.<message public id>` for
 #   {"type": "generation.stop", "message_id": public id}
@@ -179,3 +185,11 @@ def generation_done_event(*, message_public_id: str, status: str, html: str = ""
         "status": status,
         "html": html,
     }
+
+
+def conversation_status_changed(*, conversation_public_id: str, status: str, reason: str) -> None:
+    """Tell every tab on the conversation that its status changed (after commit)."""
+    publish_on_commit(
+        conversation_group(conversation_public_id),
+        conversation_status_event(status=status, reason=reason),
+    )

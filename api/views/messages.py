@@ -1,4 +1,4 @@
-"""/api messages: send, stop, get, delete, edit, regenerate, siblings."""
+"""/api messages: send, stop, get, delete, edit, regenerate, siblings, branch."""
 
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import status
@@ -7,6 +7,7 @@ from rest_framework.views import APIView
 
 from accounts.throttling import GenerationThrottle, WriteThrottle
 from api.schema import (
+    CONVERSATION_RESPONSE_EXAMPLE,
     MESSAGE_RESPONSE_EXAMPLE,
     MSG_ID_2,
     REPLY_EXAMPLE,
@@ -15,6 +16,7 @@ from api.schema import (
     error_responses,
 )
 from api.serializers import (
+    ConversationOut,
     MessageOut,
     RegenerateIn,
     SendIn,
@@ -191,3 +193,19 @@ class MessageSiblingsView(APIView):
         siblings = selectors.message_siblings(message=message)
         position = next(i for i, m in enumerate(siblings, 1) if m.pk == message.pk)
         return Response(SiblingsOut({"data": siblings, "position": position}).data)
+
+
+class MessageBranchView(APIView):
+    throttle_classes = [WriteThrottle]
+
+    @extend_schema(
+        operation_id="messages_branch",
+        summary="Copy the thread up to this message into a new conversation (same project)",
+        request=None,
+        responses={201: ConversationOut, **error_responses(403, 404, 429)},
+        examples=[CONVERSATION_RESPONSE_EXAMPLE],
+    )
+    def post(self, request, public_id):
+        message = selectors.message_get_for_user(user=request.user, public_id=public_id)
+        conversation = services.conversation_branch(message=message, user=request.user)
+        return Response(ConversationOut(conversation).data, status=status.HTTP_201_CREATED)

@@ -36,9 +36,15 @@ async def generate_title(first_message: str) -> str:
     return clean_title(raw) or derive_title(first_message)
 
 
+MARKDOWN_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+MARKDOWN_MARKERS = re.compile(r"\*\*|__|~~|[*`]|^#+\s*|^>\s*")
+
+
 def clean_title(raw: str) -> str:
-    """Return a model's title on one line, unquoted and bounded in length."""
+    """Return a model's title as plain text on one line, unquoted and bounded in length."""
     line = " ".join(raw.strip().splitlines()[0].split()) if raw.strip() else ""
+    # Titles are shown as plain text: markdown markers would be read literally.
+    line = MARKDOWN_MARKERS.sub("", MARKDOWN_LINK.sub(r"\1", line)).strip()
     line = re.sub(r"^title\s*:\s*", "", line, flags=re.IGNORECASE)
     line = line.strip(QUOTES).rstrip(".").strip(QUOTES)
     return shorten(line, TITLE_MAX_CHARS)

@@ -16,6 +16,7 @@ OBJECT_ROUTES = [
     ("post", "/api/messages/{question}/edit/", {"content": "What else?"}, 202),
     ("post", "/api/messages/{reply}/regenerate/", {}, 202),
     ("get", "/api/messages/{reply}/siblings/", None, 200),
+    ("post", "/api/messages/{reply}/branch/", None, 201),
     ("get", "/api/projects/{project}/", None, 200),
     ("patch", "/api/projects/{project}/", {"title": "Trips"}, 200),
     ("delete", "/api/projects/{project}/", None, 204),

@@ -95,3 +95,8 @@ def test_titles_are_short_single_lines():
     assert derive_title("") == "New chat"
     assert clean_title('Title: "Tides explained."\nextra') == "Tides explained"
     assert len(clean_title("x" * 500)) == 60
+
+
+def test_clean_title_strips_markdown_markers():
+    assert clean_title("**Answer** to: Tell me about `tides`") == "Answer to: Tell me about tides"
+    assert clean_title("## [Tides](https://x.example) explained") == "Tides explained"
