@@ -74,8 +74,12 @@ async def _reply_events(message: Message):
             if event.get("message_id") != message.public_id:
                 continue
             if event["type"] == "generation.delta":
-                yield _text_frame(message.public_id, sent, event["text"])
-                sent = event["text"]
+                start, added = event["text_start"], event["text_delta"]
+                if start > len(sent) or start + len(added) <= len(sent):
+                    continue  # a missed frame, or nothing new: the final state fills gaps
+                text = sent + added[len(sent) - start :]
+                yield _text_frame(message.public_id, sent, text)
+                sent = text
             elif event["type"] == "generation.done":
                 current = await sync_to_async(Message.objects.get)(pk=message.pk)
         if current.content != sent:

@@ -125,11 +125,13 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if self.ended:
             return
         frame = sidebar_refresh_html()
-        if self.conversation is not None and (
-            event.get("conversation_id") == self.conversation.public_id
+        if (
+            self.conversation is not None
+            and event.get("conversation_id") == self.conversation.public_id
+            and "token_count" in event
         ):
-            # Its counters may have changed: the header's token total rides in the same frame.
-            frame += await database_sync_to_async(self._token_total_frame)()
+            # Its counters changed: the header's token total rides in the same frame.
+            frame += self._token_total_frame(event["token_count"])
         if not self.ended:
             await self.send(text_data=frame)
 
@@ -270,13 +272,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
             {"entries": entries, "replaces": replaces, "csrf_token": self._csrf_token()},
         )
 
-    def _token_total_frame(self) -> str:
-        conversation = Conversation.objects.filter(pk=self.conversation.pk).first()
-        if conversation is None:
-            return ""
+    def _token_total_frame(self, token_count: int) -> str:
         return render_to_string(
             "conversations/chat.html#token-total",
-            {"conversation": conversation, "token_total_oob": True},
+            {"conversation": {"token_count": token_count}, "token_total_oob": True},
         )
 
     def _composer_frame(self) -> str:

@@ -67,5 +67,8 @@ def conversation_counters_update(
     conv.save(update_fields=fields)
     if notify:
         events.sidebar_changed(
-            user_id=conv.owner_id, conversation_public_id=conv.public_id, action="updated"
+            user_id=conv.owner_id,
+            conversation_public_id=conv.public_id,
+            action="updated",
+            token_count=conv.token_count,
         )

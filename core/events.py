@@ -29,8 +29,14 @@ def publish_on_commit(group: str, event: dict) -> None:
 # Payloads: every event is built by one of these functions, nowhere else.
 
 
-def sidebar_changed_event(*, conversation_public_id: str, action: str) -> dict:
-    return {"type": "sidebar.changed", "conversation_id": conversation_public_id, "action": action}
+def sidebar_changed_event(
+    *, conversation_public_id: str, action: str, token_count: int | None = None
+) -> dict:
+    event = {"type": "sidebar.changed", "conversation_id": conversation_public_id}
+    event["action"] = action
+    if token_count is not None:
+        event["token_count"] = token_count  # the open chat's header shows it with no query
+    return event
 
 
 def messages_created_event(*, message_ids: list[str], replaces: str = "") -> dict:
@@ -53,11 +59,15 @@ def session_ended_event() -> dict:
     return {"type": "session.ended"}
 
 
-def sidebar_changed(*, user_id: int, conversation_public_id: str, action: str) -> None:
+def sidebar_changed(
+    *, user_id: int, conversation_public_id: str, action: str, token_count: int | None = None
+) -> None:
     """Tell every tab of the user that a sidebar row changed (after commit)."""
     publish_on_commit(
         user_group(user_id),
-        sidebar_changed_event(conversation_public_id=conversation_public_id, action=action),
+        sidebar_changed_event(
+            conversation_public_id=conversation_public_id, action=action, token_count=token_count
+        ),
     )
 
 
@@ -145,11 +155,18 @@ def user_sessions_ended_event() -> dict:
     return {"type": "user.sessions_ended"}
 
 
-def generation_delta_event(*, message_public_id: str, frame) -> dict:
-    """Return the event of one streamed frame (a blocks.Frame) as JSON primitives."""
+def generation_delta_event(
+    *, message_public_id: str, frame, text_start: int = 0, text_delta: str = ""
+) -> dict:
+    """Return the event of one streamed frame (a blocks.Frame) as JSON primitives.
+
+    `text_delta` is the raw text added at `text_start`, for the clients of text (SSE).
+    """
     return {
         "type": "generation.delta",
         "message_id": message_public_id,
+        "text_start": text_start,
+        "text_delta": text_delta,
         "seq": frame.seq,
         "append_html": frame.append_html,
         "tail_html": frame.tail_html,
