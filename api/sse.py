@@ -75,9 +75,11 @@ async def _reply_events(message: Message):
                 continue
             if event["type"] == "generation.delta":
                 start, added = event["text_start"], event["text_delta"]
-                if start > len(sent) or start + len(added) <= len(sent):
-                    continue  # a missed frame, or nothing new: the final state fills gaps
-                text = sent + added[len(sent) - start :]
+                if start > len(sent):
+                    continue  # a missed frame: the final state below fills the gap
+                text = sent[:start] + added  # a rewrite (start 0) is sent whole
+                if text == sent or sent.startswith(text):
+                    continue  # nothing new for this client
                 yield _text_frame(message.public_id, sent, text)
                 sent = text
             elif event["type"] == "generation.done":

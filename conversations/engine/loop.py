@@ -133,22 +133,23 @@ async def _publish(gen: Generation, arrived: asyncio.Event, ended: asyncio.Event
     """
     layer = get_channel_layer()
     group = events.conversation_group(gen.conversation_public_id)
-    published = 0  # characters of raw text already sent, for clients of the text (SSE)
+    published = ""  # the raw text already sent, for clients of the text (SSE)
     while True:
         await arrived.wait()
         arrived.clear()
         text = gen.text
         frame = gen.renderer.feed(text)
+        start = len(published) if text.startswith(published) else 0
         await layer.group_send(
             group,
             events.generation_delta_event(
                 message_public_id=gen.public_id,
                 frame=frame,
-                text_start=published,
-                text_delta=text[published:],
+                text_start=start,
+                text_delta=text[start:],
             ),
         )
-        published = len(text)
+        published = text
         if await _pause(ended, PUBLISH_INTERVAL):
             return
 

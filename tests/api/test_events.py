@@ -74,14 +74,12 @@ async def test_a_running_reply_streams_partial_text_deltas_and_its_final_state(c
 
     group = events.conversation_group(conversation.public_id)
     layer = get_channel_layer()
+    previous = ""
     for text in ("Lisbon", "Lisbon is"):
-        await layer.group_send(
-            group, {"type": "generation.delta", "message_id": reply.public_id, "text": text}
-        )
+        await layer.group_send(group, delta_event(reply.public_id, previous, text))
+        previous = text
     # Events of other messages in the same conversation are not this stream's business.
-    await layer.group_send(
-        group, {"type": "generation.delta", "message_id": "msg_other", "text": "nope"}
-    )
+    await layer.group_send(group, delta_event("msg_other", "", "nope"))
     assert await read_frame(stream) == {
         "type": "delta",
         "message_id": reply.public_id,
@@ -105,6 +103,17 @@ async def test_a_running_reply_streams_partial_text_deltas_and_its_final_state(c
         await anext(stream)
 
 
+def delta_event(message_id: str, previous: str, text: str) -> dict:
+    """Return the raw-text part of a generation.delta event, as the engine publishes it."""
+    start = len(previous) if text.startswith(previous) else 0
+    return {
+        "type": "generation.delta",
+        "message_id": message_id,
+        "text_start": start,
+        "text_delta": text[start:],
+    }
+
+
 @pytest.mark.django_db(transaction=True)
 async def test_a_rewritten_text_is_sent_whole(conversation, key):
     reply = await sync_to_async(in_progress_row)(conversation)
@@ -115,10 +124,10 @@ async def test_a_rewritten_text_is_sent_whole(conversation, key):
     await read_frame(stream)
     layer = get_channel_layer()
     group = events.conversation_group(conversation.public_id)
+    previous = ""
     for text in ("Hello", "Goodbye"):
-        await layer.group_send(
-            group, {"type": "generation.delta", "message_id": reply.public_id, "text": text}
-        )
+        await layer.group_send(group, delta_event(reply.public_id, previous, text))
+        previous = text
     assert (await read_frame(stream))["delta"] == "Hello"
     assert await read_frame(stream) == {
         "type": "text",

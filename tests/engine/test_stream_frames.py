@@ -172,8 +172,11 @@ async def resync_after_lost_frame(owner, conversation, fake_openai, monkeypatch,
 
 
 async def test_lost_frame_is_resynced_in_memory(
-    owner, conversation, fake_openai, fast_engine, monkeypatch
+    owner, conversation, fake_openai, fast_engine, monkeypatch, settings
 ):
+    settings.CHANNEL_LAYERS = {
+        "default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 1000}}
+    }
     await resync_after_lost_frame(
         owner, conversation, fake_openai, monkeypatch, "InMemoryChannelLayer"
     )
