@@ -614,10 +614,21 @@ def conversation_branch(*, message: Message, user) -> Conversation:
         conversation=source, leaf_id=message.pk, limit=settings.MAX_MESSAGES_PER_CONVERSATION
     )
     base = (source.title or "New chat")[: TITLE_MAX_CHARS - len(BRANCH_SUFFIX)]
+    return conversation_copy_messages(
+        owner=user, title=base + BRANCH_SUFFIX, project=source.project, messages=path
+    )
+
+
+def conversation_copy_messages(
+    *, owner, title: str, messages: list[Message], project=None, keep_models: bool = True
+) -> Conversation:
+    """Create a conversation of `owner` holding copies of `messages` as one chain.
+
+    Branching and a continued share both copy this way; a copy never waits on a generation
+    running in the original, and `keep_models=False` hides which model wrote each reply.
+    """
     with transaction.atomic():
-        conversation = conversation_create(
-            owner=user, title=base + BRANCH_SUFFIX, project=source.project
-        )
+        conversation = conversation_create(owner=owner, title=title, project=project)
         message_chain_append(
             conversation=conversation,
             parent=None,
@@ -625,18 +636,17 @@ def conversation_branch(*, message: Message, user) -> Conversation:
                 NewMessage(
                     role=original.role,
                     content=original.content,
-                    # A copy never waits on a generation running in the original.
                     status=(
                         Message.Status.INCOMPLETE
                         if original.status == Message.Status.IN_PROGRESS
                         else original.status
                     ),
                     status_reason=original.status_reason,
-                    model=original.model,
+                    model=original.model if keep_models else "",
                     input_tokens=original.input_tokens,
                     output_tokens=original.output_tokens,
                 )
-                for original in path
+                for original in messages
             ],
             now=timezone.now(),
         )

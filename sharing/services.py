@@ -8,7 +8,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from conversations.models import Conversation, Message
-from conversations.services import NewMessage, conversation_create, message_chain_append
+from conversations.services import conversation_copy_messages
 from sharing.models import ShareLink
 from sharing.selectors import share_snapshot_messages
 
@@ -113,32 +113,13 @@ def share_record_view(*, share: ShareLink) -> None:
 def share_continue(*, share: ShareLink, user) -> Conversation:
     """Copy the snapshot into the user's account as a new conversation and return it."""
     snapshot = share_snapshot_messages(share=share)
-    with transaction.atomic():
-        conversation = conversation_create(owner=user, title=share.conversation.title)
-        message_chain_append(
-            conversation=conversation,
-            parent=None,
-            messages=[
-                NewMessage(
-                    role=original.role,
-                    content=original.content,
-                    # A copy never waits on a generation that belongs to someone else.
-                    status=(
-                        Message.Status.INCOMPLETE
-                        if original.status == Message.Status.IN_PROGRESS
-                        else original.status
-                    ),
-                    status_reason=original.status_reason,
-                    # The viewer may not learn what the owner chose to hide.
-                    model=original.model if share.show_model_names else "",
-                    input_tokens=original.input_tokens,
-                    output_tokens=original.output_tokens,
-                )
-                for original in snapshot
-            ],
-            now=timezone.now(),
-        )
-    return conversation
+    # The viewer may not learn what the owner chose to hide.
+    return conversation_copy_messages(
+        owner=user,
+        title=share.conversation.title,
+        messages=snapshot,
+        keep_models=share.show_model_names,
+    )
 
 
 def _purgeable(*, before: datetime):
