@@ -252,7 +252,10 @@ API_KEY_WRITE_RATE = os.environ.get("API_KEY_WRITE_RATE", API_WRITE_RATE)
 API_KEY_GENERATION_RATE = os.environ.get("API_KEY_GENERATION_RATE", GENERATION_RATE)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Chatbot API",
-    "DESCRIPTION": "Conversations, messages, projects and share links.",
+    "DESCRIPTION": (
+        "Conversations, messages, projects and share links: `/api/` (this product's own "
+        "JSON API) and `/v1/` (OpenAI's wire formats and the Jan Server guide's routes)."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     # 3.1 (JSON Schema 2020-12) can describe the JSON inside server-sent events.
@@ -264,6 +267,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "api.schema.add_events_path",
+        "v1.schema.add_v1_paths",
     ],
     "ENUM_NAME_OVERRIDES": {
         "ConversationStatusEnum": "conversations.models.Conversation.Status",

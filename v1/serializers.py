@@ -282,7 +282,7 @@ def parse_items(value, *, param: str = "items", required: bool) -> list[NewItem]
             raise invalid("Only 'message' items are supported.", param=f"{item_param}.type")
         check_fields(item, ITEM_FIELDS, prefix=f"{item_param}.")
         role = item.get("role")
-        if role not in INPUT_ROLES:
+        if not isinstance(role, str) or role not in INPUT_ROLES:
             raise invalid(
                 f"Role must be one of: {', '.join(INPUT_ROLES)}.", param=f"{item_param}.role"
             )

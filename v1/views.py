@@ -51,7 +51,8 @@ class V1View(APIView):
     renderer_classes = [JSONRenderer]
     parser_classes = []
     content_negotiation_class = JsonOnly
-    # OpenAI publishes this API's schema; /api/schema/ describes our own API only.
+    # The bodies are parsed by hand, so there is nothing to introspect: v1/schema.py
+    # describes every /v1 operation in /api/schema/ instead.
     schema = None
 
     def get_exception_handler(self):
@@ -473,7 +474,7 @@ class ResponsesView(V1View):
         return Response(generate.response_object(generate.wait(reply), **shape))
 
 
-class ResponseView(V1View):
+class ResponseBase(V1View):
     def reply(self, response_id: str) -> Message:
         public_id = generate.reply_public_id(response_id)
         message = selectors.message_get_for_user(user=self.request.user, public_id=public_id)
@@ -481,6 +482,8 @@ class ResponseView(V1View):
             raise errors.not_found(f"No response '{response_id}'.")
         return message
 
+
+class ResponseView(ResponseBase):
     def get(self, request, response_id: str):
         reply = self.reply(response_id)
         return Response(
@@ -488,7 +491,7 @@ class ResponseView(V1View):
         )
 
 
-class ResponseCancelView(ResponseView):
+class ResponseCancelView(ResponseBase):
     def post(self, request, response_id: str):
         """Stop the reply (Stop in the browser); the text so far is kept."""
         reply = self.reply(response_id)
