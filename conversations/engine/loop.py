@@ -87,7 +87,7 @@ async def _stream(gen: Generation, db) -> Outcome:
             {reader, stopped, silence, publisher}, return_when=asyncio.FIRST_COMPLETED
         )
         if gen.stop.is_set():
-            return Message.Status.STOPPED, STOPPED_REASON
+            return Message.Status.STOPPED, gen.stop_reason
         for task in (reader, silence, publisher):
             if task.done():
                 return task.result()
@@ -205,6 +205,7 @@ async def _listen_for_stop(gen: Generation) -> None:
         while True:
             event = await layer.receive(channel)
             if event.get("type") == "generation.stop":
+                gen.stop_reason = event.get("reason") or STOPPED_REASON
                 gen.stop.set()
                 return
             if event.get("type") == "generation.resync" and event.get("channel"):
