@@ -235,3 +235,8 @@ def test_admin_lists_use_the_same_format(client, dated):
         response = staff_client.get(url)
         assert response.status_code == 200, url
         assert_one_format(response.content.decode(), SHOWN)
+    # The conversation's messages, on its admin page, as everywhere else.
+    change = reverse("admin:conversations_conversation_change", args=[dated["conversation"].pk])
+    html = staff_client.get(change).content.decode()
+    exact = f'<time datetime="2026-12-01T19:25:00+01:00" title="{SHOWN} (Europe/Berlin)">'
+    assert html.count(f"<td>{exact}{SHOWN}</time></td>") == 2
