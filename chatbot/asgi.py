@@ -15,6 +15,7 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 
 from conversations import engine  # noqa: E402
 from conversations.routing import websocket_urlpatterns  # noqa: E402
+from core.timezone import TimeZoneASGIMiddleware  # noqa: E402
 
 
 class ServerStart:
@@ -58,7 +59,7 @@ application = ServerStart(
         {
             "http": django_asgi_app,
             "websocket": AllowedHostsOriginValidator(
-                AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+                AuthMiddlewareStack(TimeZoneASGIMiddleware(URLRouter(websocket_urlpatterns)))
             ),
         }
     )

@@ -81,6 +81,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "core.timezone.TimeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
@@ -103,6 +104,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
+            # `when`: every shown time in one format, in the reader's zone.
+            "builtins": ["core.clock"],
         },
     },
 ]
@@ -186,7 +189,10 @@ LOGOUT_REDIRECT_URL = "login"
 SIGNUP_ENABLED = envbool("SIGNUP_ENABLED", "True")
 
 LANGUAGE_CODE = "en-us"
+# The fallback zone: each request runs in the browser's zone when it sent one (core/timezone.py).
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
+# One date and time format everywhere ("Dec 1, 2026, 19:25"), overriding the locale's.
+FORMAT_MODULE_PATH = ["core.formats"]
 USE_I18N = True
 USE_TZ = True
 

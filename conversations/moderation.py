@@ -58,9 +58,15 @@ def _set_status(
         # A paused or finished conversation must not keep producing text.
         generating = message_generating(conversation=conversation)
         if generating is not None:
-            services.message_stop(message=generating)
+            services.message_stop(message=generating, reason=stop_reason(status, reason))
         _announce(conversation=conversation)
     return event
+
+
+def stop_reason(status: str, reason: str) -> str:
+    """Return the status line of a reply a lock or close stopped: the owner sees why."""
+    line = f"Stopped: conversation {status}"
+    return f"{line} — {reason}" if reason else f"{line}."
 
 
 def _announce(*, conversation: Conversation) -> None:

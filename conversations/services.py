@@ -471,11 +471,12 @@ def _existing_turn(conversation: Conversation, client_id: str | None) -> SendRes
     return SendResult(existing, reply, created=False)
 
 
-def message_stop(*, message: Message) -> Message:
+def message_stop(*, message: Message, reason: str = "") -> Message:
     """Stop the reply being generated; the text streamed so far is kept (status `stopped`).
 
     The engine running it, in whichever process, is told to stop; with no engine alive the
-    row is marked stopped here.
+    row is marked stopped here. `reason` is the reply's status line (default: stopped by the
+    user); a moderator's lock or close passes its own.
     """
     from django.core.cache import cache
 
@@ -486,11 +487,16 @@ def message_stop(*, message: Message) -> Message:
         conversation = Conversation.objects.only("public_id").get(pk=reply.conversation_id)
         if engine.is_running(reply.pk):
             # Seen by the engine at its next flush even if the event below is lost.
-            cache.set(engine.stop_key(reply.pk), 1, timeout=settings.GENERATION_TIMEOUT * 2 + 60)
-            events.generation_stop(message_public_id=reply.public_id)
+            # The flag carries the status line, so a lost event still stops with the reason.
+            cache.set(
+                engine.stop_key(reply.pk),
+                reason or engine.STOPPED_REASON,
+                timeout=settings.GENERATION_TIMEOUT * 2 + 60,
+            )
+            events.generation_stop(message_public_id=reply.public_id, reason=reason)
             return reply
         reply.status = Message.Status.STOPPED
-        reply.status_reason = engine.STOPPED_REASON
+        reply.status_reason = (reason or engine.STOPPED_REASON)[:500]
         reply.updated_at = timezone.now()
         reply.save(update_fields=["status", "status_reason", "updated_at"])
         events.generation_done(

@@ -47,8 +47,8 @@ def thread_changed_event() -> dict:
     return {"type": "thread.changed"}
 
 
-def generation_stop_event(*, message_public_id: str) -> dict:
-    return {"type": "generation.stop", "message_id": message_public_id}
+def generation_stop_event(*, message_public_id: str, reason: str = "") -> dict:
+    return {"type": "generation.stop", "message_id": message_public_id, "reason": reason}
 
 
 def conversation_status_event(*, status: str, reason: str) -> dict:
@@ -85,7 +85,7 @@ def sidebar_changed(
 #       a moderator locked, closed or reopened it: every tab re-renders its composer
 #   {"type": "thread.changed"}  the active branch changed (branch switch): re-fetch the thread
 # The engine of a reply listens on `generation.<message public id>` for
-#   {"type": "generation.stop", "message_id": public id}
+#   {"type": "generation.stop", "message_id": public id, "reason": status line or ""}
 #   {"type": "generation.resync", "message_id": public id, "channel": a socket's channel}
 #       a socket missed a frame or joined late; the engine answers that channel with
 #   {"type": "generation.frame", "message_id": public id, "seq": n, "blocks_html": every
@@ -125,11 +125,14 @@ def thread_changed(*, conversation_public_id: str) -> None:
     publish_on_commit(conversation_group(conversation_public_id), thread_changed_event())
 
 
-def generation_stop(*, message_public_id: str) -> None:
-    """Ask the engine of a reply, in whichever process it runs, to stop (after commit)."""
+def generation_stop(*, message_public_id: str, reason: str = "") -> None:
+    """Ask the engine of a reply, in whichever process it runs, to stop (after commit).
+
+    `reason` becomes the stopped reply's status line (empty: the engine's "Stopped by user.").
+    """
     publish_on_commit(
         generation_group(message_public_id),
-        generation_stop_event(message_public_id=message_public_id),
+        generation_stop_event(message_public_id=message_public_id, reason=reason),
     )
 
 

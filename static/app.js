@@ -33,6 +33,22 @@
     }
   }
 
+  // --- Clock -------------------------------------------------------------------------------
+  // The server shows times in the zone the `tz` cookie names (core/timezone.py). Set it once,
+  // again when the browser's zone changes; a page just rendered in another zone that shows
+  // times reloads once (the cookie then matches, so it never loops).
+  (function syncTimeZone() {
+    let zone = "";
+    try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (err) { return; }
+    if (!/^[A-Za-z0-9_+\-]+(\/[A-Za-z0-9_+\-]+)*$/.test(zone) || zone.length > 64) return;
+    const cookie = () => (document.cookie.match(/(?:^|;\s*)tz=([^;]*)/) || [])[1];
+    if (cookie() === zone) return;
+    const secure = location.protocol === "https:" ? "; Secure" : "";
+    document.cookie = "tz=" + zone + "; path=/; max-age=31536000; SameSite=Lax" + secure;
+    const rendered = document.documentElement.dataset.timeZone;
+    if (cookie() === zone && rendered && rendered !== zone && $("time, #sidebar")) location.reload();
+  })();
+
   // --- Scrolling -------------------------------------------------------------------------
   function scroller() { return $("[data-chat-scroll]"); }
 

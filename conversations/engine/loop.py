@@ -13,6 +13,7 @@ import time
 
 from channels.layers import get_channel_layer
 from django.conf import settings
+from django.utils import timezone
 
 from conversations.engine.db import engine_db
 from conversations.engine.state import (
@@ -43,8 +44,17 @@ PUBLISH_INTERVAL = 0.05
 Outcome = tuple[str, str]
 
 
-async def run_generation(message_id: int, *, db=engine_db) -> None:
-    """Generate one reply and leave its row in a final status."""
+async def run_generation(message_id: int, *, db=engine_db, time_zone: str | None = None) -> None:
+    """Generate one reply and leave its row in a final status.
+
+    `time_zone` is the zone of whoever asked for the reply (core.timezone): the final frame,
+    rendered once here, shows the times a page load in their browser shows.
+    """
+    with timezone.override(time_zone):
+        await _generate(message_id, db)
+
+
+async def _generate(message_id: int, db) -> None:
     gen = await db(reply_prepare)(message_id)
     if gen is None:
         return
@@ -87,7 +97,7 @@ async def _stream(gen: Generation, db) -> Outcome:
             {reader, stopped, silence, publisher}, return_when=asyncio.FIRST_COMPLETED
         )
         if gen.stop.is_set():
-            return Message.Status.STOPPED, STOPPED_REASON
+            return Message.Status.STOPPED, gen.stop_reason
         for task in (reader, silence, publisher):
             if task.done():
                 return task.result()
@@ -205,6 +215,7 @@ async def _listen_for_stop(gen: Generation) -> None:
         while True:
             event = await layer.receive(channel)
             if event.get("type") == "generation.stop":
+                gen.stop_reason = event.get("reason") or STOPPED_REASON
                 gen.stop.set()
                 return
             if event.get("type") == "generation.resync" and event.get("channel"):

@@ -4,6 +4,7 @@ import asyncio
 import contextvars
 
 from asgiref.sync import async_to_sync, sync_to_async
+from django.utils import timezone
 
 from conversations.engine.loop import run_generation
 from conversations.engine.state import mark_alive
@@ -19,22 +20,24 @@ def start_generation(message_id: int) -> None:
     From async code the task starts on the running loop. From a worker thread of the server
     (a sync view under daphne, usually inside transaction.on_commit) it is scheduled on the
     server's loop and this returns at once. With no server loop at all (the test client,
-    management commands) it runs to completion before returning.
+    management commands) it runs to completion before returning. The reply keeps the time
+    zone active here (the requester's browser zone, core.timezone) for what it renders.
     """
     mark_alive(message_id)
+    zone = timezone.get_current_timezone_name()
     try:
         asyncio.get_running_loop()
     except RuntimeError:
         loop = _caller_loop()
     else:
-        _spawn(message_id)
+        _spawn(message_id, zone)
         return
     if loop is not None:
         # A fresh context: the task must not inherit the request's thread-sensitive executor,
         # which is shut down when the request ends.
-        loop.call_soon_threadsafe(_spawn, message_id, context=contextvars.Context())
+        loop.call_soon_threadsafe(_spawn, message_id, zone, context=contextvars.Context())
         return
-    async_to_sync(_run_inline)(message_id)
+    async_to_sync(_run_inline)(message_id, zone)
 
 
 async def _current_loop() -> asyncio.AbstractEventLoop:
@@ -51,17 +54,17 @@ def _caller_loop() -> asyncio.AbstractEventLoop | None:
     return loop if loop.is_running() else None
 
 
-async def _run_inline(message_id: int) -> None:
+async def _run_inline(message_id: int, zone: str) -> None:
     # The loop ends with this call, so its providers' HTTP clients go with it.
     try:
-        await run_generation(message_id, db=sync_to_async)
+        await run_generation(message_id, db=sync_to_async, time_zone=zone)
     finally:
         await aclose_providers()
 
 
-def _spawn(message_id: int) -> None:
+def _spawn(message_id: int, zone: str) -> None:
     task = asyncio.get_running_loop().create_task(
-        run_generation(message_id), name=f"generation-{message_id}"
+        run_generation(message_id, time_zone=zone), name=f"generation-{message_id}"
     )
     _tasks.add(task)
     task.add_done_callback(_tasks.discard)

@@ -33,6 +33,8 @@ class Generation:
     text: str = ""
     usage: Usage | None = None
     stop: asyncio.Event = field(default_factory=asyncio.Event)
+    # The stopped reply's status line: who stopped it (a moderator's lock says why).
+    stop_reason: str = STOPPED_REASON
     flushes: int = 0
     last_token: float = field(default_factory=time.monotonic)
     started: float = field(default_factory=time.monotonic)

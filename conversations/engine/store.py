@@ -54,7 +54,10 @@ def reply_flush(gen: Generation, text: str | None) -> bool:
     A stop can come from a process whose event never reached this one (the cache flag), or
     the row may have been ended meanwhile (Stop with no engine in sight, the sweeper).
     """
-    if cache.get(stop_key(gen.message_id)) is not None:
+    flag = cache.get(stop_key(gen.message_id))
+    if flag is not None:
+        if isinstance(flag, str) and flag:
+            gen.stop_reason = flag
         return False
     if text is None:
         return True

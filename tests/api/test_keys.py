@@ -184,5 +184,9 @@ def test_revoke_needs_post(owner_client, owner):
 
 def test_last_used_time_shows_on_the_page(owner_client, owner):
     api_key, _ = api_key_create(user=owner, name="laptop")
-    ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=timezone.now() - timedelta(hours=3))
-    assert "3\xa0hours ago" in owner_client.get(reverse("api-keys")).text
+    used = timezone.now().replace(microsecond=0) - timedelta(hours=3)
+    ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=used)
+    html = owner_client.get(reverse("api-keys")).text
+    # The site's one time format (core/formats), in the server's zone (UTC) without a tz cookie.
+    assert f'<time datetime="{used.isoformat()}"' in html
+    assert f">{used:%b} {used.day}, {used.year}, {used:%H:%M}</time>" in html

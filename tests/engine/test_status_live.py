@@ -1,5 +1,7 @@
 """Lock, close and reopen reach every open tab at once; a reply in progress is stopped."""
 
+import asyncio
+
 import pytest
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
@@ -8,6 +10,7 @@ from conversations import engine, moderation
 from conversations.models import Message
 from conversations.services import message_send
 from tests.engine.conftest import frames_until, open_socket, session_cookie, wait_final
+from tests.factories import MessageFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -71,10 +74,57 @@ async def test_lock_stops_a_reply_in_progress_keeping_its_text(
     )
     reply = await sync_to_async(wait_final)(reply)
     await engine.wait_for_running()
+    frames = await frames_until(communicator, lambda f: 'data-status="stopped"' in f)
+    done = frames[-1]
     await communicator.disconnect()
     assert reply.status == Message.Status.STOPPED
     assert reply.content.startswith(" word0 word1")
     assert len(reply.content) < len(fake_openai.reply)
+    # The reply's own status line says why it stopped, not "Stopped by user."
+    line = "Stopped: conversation locked — Paused by a moderator."
+    assert reply.status_reason == line
+    status_line = done.split('class="message-status', 1)[1].split("</p>", 1)[0]
+    assert line in status_line and "Stopped by user." not in done
+
+
+async def test_close_stops_with_its_reason_when_the_stop_event_is_lost(
+    owner, conversation, fake_openai, fast_engine, monkeypatch
+):
+    fake_openai.tokens = [f" word{i}" for i in range(400)]
+    fake_openai.token_delay = 0.01
+    # The stop event never arrives: the engine sees the cache flag, which carries the reason.
+    monkeypatch.setattr("core.events.generation_stop", lambda **kwargs: None)
+    result = await database_sync_to_async(message_send)(conversation=conversation, content="Hi")
+    reply = result.assistant_message
+    while not await sync_to_async(engine.is_running)(reply.pk):
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.1)
+
+    await database_sync_to_async(moderation.conversation_close)(
+        conversation=conversation, actor=None, reason="Against the rules."
+    )
+    # Not wait_final: its polling would hold the one thread the engine's writes need here.
+    await engine.wait_for_running()
+    await database_sync_to_async(reply.refresh_from_db)()
+    assert reply.status == Message.Status.STOPPED
+    assert reply.status_reason == "Stopped: conversation closed — Against the rules."
+    assert 0 < len(reply.content) < len(fake_openai.reply)
+
+
+def test_close_with_no_engine_alive_marks_the_reply_with_the_reason(conversation):
+    prompt = MessageFactory(conversation=conversation, content="Hello")
+    reply = MessageFactory(
+        conversation=conversation,
+        parent=prompt,
+        role=Message.Role.ASSISTANT,
+        status=Message.Status.IN_PROGRESS,
+        content="Half an ans",
+    )
+    moderation.conversation_close(conversation=conversation, actor=None, reason="Spam.")
+    reply.refresh_from_db()
+    assert reply.status == Message.Status.STOPPED
+    assert reply.status_reason == "Stopped: conversation closed — Spam."
+    assert reply.content == "Half an ans"
 
 
 async def test_header_token_total_is_live_after_a_reply(
