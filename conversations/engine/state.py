@@ -32,6 +32,9 @@ class Generation:
     title_source: str
     text: str = ""
     usage: Usage | None = None
+    # A continued reply: the text it already had and the tokens already counted for it.
+    prefix: str = ""
+    prior_tokens: tuple[int, int] = (0, 0)
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     flushes: int = 0
     last_token: float = field(default_factory=time.monotonic)
