@@ -190,6 +190,7 @@ class MessageContinueView(APIView):
                 "Continued",
                 value={**REPLY_EXAMPLE, "content": "Alfama is the oldest"},
                 response_only=True,
+                status_codes=[202],
             )
         ],
     )
