@@ -219,7 +219,7 @@ async def test_a_socket_that_saw_the_reply_end_streams_it_again(
     reply = sent.assistant_message
     await frames_until(communicator, is_final(reply.public_id))
     await engine.wait_for_running()
-    await sync_to_async(reply.refresh_from_db)()
+    await database_sync_to_async(reply.refresh_from_db)()
     assert reply.status == Message.Status.INCOMPLETE
     prefix = reply.content
 
@@ -243,7 +243,7 @@ async def test_a_socket_that_saw_the_reply_end_streams_it_again(
     shown = blocks + tail
     for paragraph in paragraphs[:-1]:
         assert shown.count(paragraph) == 1
-    await sync_to_async(reply.refresh_from_db)()
+    await database_sync_to_async(reply.refresh_from_db)()
     assert reply.status == Message.Status.COMPLETED
     assert reply.content == prefix + "".join(tokens[14:])
     assert 'data-status="completed"' in final and paragraphs[-1] in final

@@ -5,6 +5,7 @@ The test transaction never commits, so no generation starts: the reply stays `in
 
 import pytest
 from django.core.cache import cache
+from django.test import Client
 
 from conversations.models import Conversation, Message
 from tests.factories import ConversationFactory
@@ -107,5 +108,14 @@ def test_continue_counts_against_the_generation_limit(owner_client, owner, setti
 
 def test_someone_elses_reply_is_404(outsider_client, stopped):
     assert outsider_client.post(f"/m/{stopped.public_id}/continue/").status_code == 404
+    stopped.refresh_from_db()
+    assert stopped.status == Message.Status.STOPPED
+
+
+def test_anonymous_is_sent_to_log_in_and_a_get_is_405(owner_client, stopped):
+    response = Client().post(f"/m/{stopped.public_id}/continue/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/?next=")
+    assert owner_client.get(f"/m/{stopped.public_id}/continue/").status_code == 405
     stopped.refresh_from_db()
     assert stopped.status == Message.Status.STOPPED
