@@ -66,6 +66,11 @@ urlpatterns = [
         name="api-message-regenerate",
     ),
     path(
+        "messages/<str:public_id>/continue/",
+        messages.MessageContinueView.as_view(),
+        name="api-message-continue",
+    ),
+    path(
         "messages/<str:public_id>/branch/",
         messages.MessageBranchView.as_view(),
         name="api-message-branch",

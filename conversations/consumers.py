@@ -141,6 +141,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         entries = await database_sync_to_async(self._load_messages)(event["message_ids"])
         if not entries:
             return
+        for message, _, _ in entries:
+            self._forget_stream(message.public_id)  # a continued reply streams again
         await self.send(text_data=self._created_frame(entries, event.get("replaces", "")))
 
     async def generation_delta(self, event):
@@ -189,6 +191,13 @@ class ChatConsumer(AsyncWebsocketConsumer):
             "delta": event["tail_html"],
         }
         self._schedule_send()
+
+    def _forget_stream(self, public_id: str):
+        """Drop what this socket knew of a reply's stream: it starts again from frame 1."""
+        self.finished.discard(public_id)
+        self.pending.pop(public_id, None)
+        self.seqs.pop(public_id, None)
+        self.tails_sent.discard(public_id)
 
     def _schedule_send(self):
         if self.sender is None or self.sender.done():

@@ -309,3 +309,22 @@ def message_generating(*, conversation: Conversation) -> Message | None:
     return Message.objects.filter(
         conversation=conversation, status=Message.Status.IN_PROGRESS
     ).first()
+
+
+# A reply that ended early and may still have text: stopped, cut off, or broken off mid-way.
+CONTINUABLE_STATUSES = frozenset(
+    {Message.Status.STOPPED, Message.Status.INCOMPLETE, Message.Status.FAILED}
+)
+
+
+def message_continuable(*, message: Message, conversation: Conversation) -> bool:
+    """Return whether "Continue" applies: the active leaf, a reply that ended early with text.
+
+    No query: the service checks it on locked rows, the message partial to show the button.
+    """
+    return (
+        message.role == Message.Role.ASSISTANT
+        and message.pk == conversation.current_message_id
+        and message.status in CONTINUABLE_STATUSES
+        and bool(message.content.strip())
+    )

@@ -553,6 +553,51 @@ def message_regenerate(*, message: Message, model: str | None = None) -> SendRes
     return SendResult(prompt, reply, created=True)
 
 
+class MessageNotContinuable(ConversationError):
+    status_code = 409
+    error_type = "conflict_error"
+    code = "message_not_continuable"
+
+
+def message_continue(*, user, message: Message) -> Message:
+    """Make a reply that ended early grow in place: the same message, back `in_progress`.
+
+    Only the active leaf, an assistant reply that stopped, was cut off or failed with text,
+    can go on; the engine starts from its stored text (see engine.store.reply_prepare). No
+    message is added, so only the conversation's open and idle checks apply.
+    """
+    with transaction.atomic():
+        conv = Conversation.objects.select_for_update().get(pk=message.conversation_id)
+        if conv.owner_id != user.pk:
+            raise ValidationError({"message": "No such message."})
+        reply = Message.objects.select_for_update().get(pk=message.pk)
+        conversation_check_open(conv)
+        conversation_check_idle(conv)
+        if not selectors.message_continuable(message=reply, conversation=conv):
+            raise MessageNotContinuable(
+                "Only the last reply, stopped or cut off with some text, can be continued."
+            )
+        reply.status = Message.Status.IN_PROGRESS
+        reply.status_reason = ""
+        # A model no longer offered cannot go on; the default one picks up the text.
+        reply.model = validate_model(reply.model if reply.model in settings.CHAT_MODELS else None)
+        reply.updated_at = timezone.now()
+        try:
+            with transaction.atomic():
+                reply.save(update_fields=["status", "status_reason", "model", "updated_at"])
+        except IntegrityError:
+            raise GenerationInProgress(GENERATION_BUSY) from None
+        conversation_counters_update(conv, now=reply.updated_at)
+        # Every tab swaps the ended reply for its running copy, then follows its frames.
+        events.messages_created(
+            conversation_public_id=conv.public_id,
+            message_ids=[reply.public_id],
+            replaces=reply.public_id,
+        )
+        transaction.on_commit(lambda: _start_generation(reply.pk))
+    return reply
+
+
 def message_edit(
     *,
     message: Message,

@@ -15,6 +15,7 @@ urlpatterns = [
     path("c/<str:public_id>/archive/", views.archive, name="conversation-archive"),
     path("c/<str:public_id>/delete/", views.delete, name="conversation-delete"),
     path("m/<str:message_id>/regenerate/", views.regenerate, name="message-regenerate"),
+    path("m/<str:message_id>/continue/", views.continue_reply, name="message-continue"),
     path("m/<str:message_id>/edit/", views.edit, name="message-edit"),
     path("m/<str:message_id>/switch/", views.switch_branch, name="message-switch"),
     path("m/<str:message_id>/branch/", views.branch_new_chat, name="message-branch"),

@@ -381,6 +381,20 @@ def regenerate(request: HtmxHttpRequest, message_id: str) -> HttpResponse:
 
 @require_POST
 @login_required
+def continue_reply(request: HtmxHttpRequest, message_id: str) -> HttpResponse:
+    """Let a reply that stopped or was cut off go on in the same message ("Continue")."""
+    message = selectors.message_get_for_user(user=request.user, public_id=message_id)
+    conversation = message.conversation
+    try:
+        _throttle_generation(request)
+        services.message_continue(user=request.user, message=message)
+    except (services.ConversationError, ValidationError, RateLimited) as exc:
+        return _branch_error(request, conversation, exc)
+    return _branch_response(request, conversation)
+
+
+@require_POST
+@login_required
 def edit(request: HtmxHttpRequest, message_id: str) -> HttpResponse:
     """Send an edited copy of a user message as a new branch with its own reply."""
     message = selectors.message_get_for_user(user=request.user, public_id=message_id)

@@ -1,4 +1,4 @@
-"""/api messages: send, stop, get, delete, edit, regenerate, siblings, branch."""
+"""/api messages: send, stop, get, delete, edit, regenerate, continue, siblings, branch."""
 
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import status
@@ -170,6 +170,34 @@ class MessageRegenerateView(APIView):
         message = selectors.message_get_for_user(user=request.user, public_id=public_id)
         data = parse(RegenerateIn, request.data)
         return send_response(services.message_regenerate(message=message, model=data.get("model")))
+
+
+class MessageContinueView(APIView):
+    throttle_classes = [WriteThrottle, GenerationThrottle]
+
+    @extend_schema(
+        operation_id="messages_continue",
+        summary="Continue a reply that stopped or was cut off: the same message grows",
+        description=(
+            "Only the conversation's last reply, `stopped`, `incomplete` or `failed` with some "
+            "text, can go on (else 409 `message_not_continuable`). Answers 202 with the reply "
+            "back `in_progress`, its text so far kept; follow it as a new reply."
+        ),
+        request=None,
+        responses={202: MessageOut, **error_responses(400, 403, 404, 409, 429)},
+        examples=[
+            OpenApiExample(
+                "Continued",
+                value={**REPLY_EXAMPLE, "content": "Alfama is the oldest"},
+                response_only=True,
+                status_codes=[202],
+            )
+        ],
+    )
+    def post(self, request, public_id):
+        message = selectors.message_get_for_user(user=request.user, public_id=public_id)
+        reply = services.message_continue(user=request.user, message=message)
+        return Response(MessageOut(reply).data, status=status.HTTP_202_ACCEPTED)
 
 
 class MessageSiblingsView(APIView):

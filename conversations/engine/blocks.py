@@ -126,6 +126,7 @@ class BlockRenderer:
         self._seq = 0
         self._bytes_sent = 0
         self._delta_bytes_sent = 0
+        self._replace_next = False  # resumed: watchers show the text whole, not as blocks
 
     @property
     def closed_html(self) -> str:
@@ -152,9 +153,20 @@ class BlockRenderer:
             delta_bytes_sent=self._delta_bytes_sent,
         )
 
+    def resume(self, text: str) -> None:
+        """Start from the text of a reply that goes on (a continued one), frame 0 showing it.
+
+        Watchers show that text as a page renders it, in one piece, so the first frame fed
+        after this is a reset that replaces it; a resync before then gets these blocks.
+        """
+        self.feed(text)
+        self._seq = self._bytes_sent = self._delta_bytes_sent = 0
+        self._replace_next = True
+
     def feed(self, text: str) -> Frame:
         """Return the frame that takes watchers from the previous text to this one."""
-        reset = not text.startswith(self._text)
+        reset = self._replace_next or not text.startswith(self._text)
+        self._replace_next = False
         if reset:
             self._offset, self._closed, self._whole = 0, [], False
         self._text = text

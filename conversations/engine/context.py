@@ -2,12 +2,21 @@
 
 from django.conf import settings
 
-from conversations.llm import ChatMessage, estimate_tokens
+from conversations.llm import DEMO_MODEL, ChatMessage, estimate_tokens
 from conversations.models import Conversation, Message
 from conversations.selectors import message_path
 
 # Tokens counted for each message's framing in the context, on top of its text.
 MESSAGE_OVERHEAD_TOKENS = 4
+
+
+# Chat Completions has no "go on" switch: most servers answer a trailing assistant message
+# instead of extending it, so the model is asked to. Its deltas are appended to the stored
+# text as they come, so it must not start over. The demo model extends the trailing text itself.
+CONTINUE_INSTRUCTION = (
+    "Continue your last reply exactly where it stopped, from the next character on. "
+    "Do not repeat any of it and do not comment on the interruption."
+)
 
 
 def context_budget(model: str) -> int:
@@ -46,3 +55,14 @@ def build_context(
     if path and path[0].parent_id is None and path[0].role == Message.Role.USER:
         title_source = path[0].content
     return system + kept, title_source
+
+
+def continue_context(context: list[ChatMessage], *, model: str) -> list[ChatMessage]:
+    """Return the context of a continued reply: it ends with the reply's text so far.
+
+    `context` was built up to and including that reply (an assistant message); an
+    OpenAI-compatible model is then told to go on, the demo model needs no telling.
+    """
+    if model == DEMO_MODEL:
+        return context
+    return [*context, {"role": "user", "content": CONTINUE_INSTRUCTION}]

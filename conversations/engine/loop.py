@@ -143,7 +143,7 @@ async def _publish(gen: Generation, arrived: asyncio.Event, ended: asyncio.Event
     """
     layer = get_channel_layer()
     group = events.conversation_group(gen.conversation_public_id)
-    published = ""  # the raw text already sent, for clients of the text (SSE)
+    published = gen.prefix  # the raw text already sent, for clients of the text (SSE)
     while True:
         await arrived.wait()
         arrived.clear()
@@ -171,7 +171,7 @@ async def _flush(gen: Generation, db, ended: asyncio.Event) -> None:
     for the database, the next waits (fewer writes under load).
     """
     interval = settings.GENERATION_FLUSH_INTERVAL
-    written = 0
+    written = len(gen.prefix)  # a continued reply's stored text is not written again
     last = time.monotonic()
     while not await _pause(ended, last + interval - time.monotonic()):
         last = time.monotonic()

@@ -32,6 +32,9 @@ class Generation:
     title_source: str
     text: str = ""
     usage: Usage | None = None
+    # A continued reply: the text it already had and the tokens already counted for it.
+    prefix: str = ""
+    prior_tokens: tuple[int, int] = (0, 0)
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     # The stopped reply's status line: who stopped it (a moderator's lock says why).
     stop_reason: str = STOPPED_REASON

@@ -11,7 +11,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from conversations.counters import conversation_counters_update
-from conversations.engine.context import build_context
+from conversations.engine.context import build_context, continue_context
 from conversations.engine.state import Generation, alive_key, is_running, stop_key
 from conversations.llm import Usage, estimate_tokens
 from conversations.models import Conversation, Message
@@ -23,7 +23,12 @@ ABANDONED_REASON = "The server stopped while replying."
 
 
 def reply_prepare(message_id: int) -> Generation | None:
-    """Return the generation of a reply still in progress, its context built; else None."""
+    """Return the generation of a reply still in progress, its context built; else None.
+
+    A reply that already has text is being continued (services.message_continue): a new
+    reply starts empty. Its text goes into the context and starts gen.text, so new deltas
+    are appended to it, and the renderer starts from it.
+    """
     reply = (
         Message.objects.select_related("conversation__project")
         .filter(pk=message_id, status=Message.Status.IN_PROGRESS)
@@ -33,19 +38,27 @@ def reply_prepare(message_id: int) -> Generation | None:
         cache.delete(alive_key(message_id))
         return None
     conversation = reply.conversation
+    model = reply.model or settings.CHAT_MODELS[0]
+    prefix = reply.content
     context, title_source = build_context(
-        conversation=conversation, leaf_id=reply.parent_id, model=reply.model
+        conversation=conversation, leaf_id=reply.pk if prefix else reply.parent_id, model=model
     )
-    return Generation(
+    gen = Generation(
         message_id=reply.pk,
         public_id=reply.public_id,
         conversation_id=conversation.pk,
         conversation_public_id=conversation.public_id,
         owner_id=conversation.owner_id,
-        model=reply.model or settings.CHAT_MODELS[0],
-        context=context,
+        model=model,
+        context=continue_context(context, model=model) if prefix else context,
         title_source=title_source if not conversation.title else "",
+        text=prefix,
+        prefix=prefix,
+        prior_tokens=(reply.input_tokens, reply.output_tokens),
     )
+    if prefix:
+        gen.renderer.resume(prefix)
+    return gen
 
 
 def reply_flush(gen: Generation, text: str | None) -> bool:
@@ -77,7 +90,8 @@ def reply_finish(gen: Generation, status: str, reason: str) -> str:
         input_tokens = sum(estimate_tokens(m["content"]) for m in gen.context)
     output_tokens = usage.output_tokens
     if output_tokens is None:
-        output_tokens = estimate_tokens(gen.text)
+        output_tokens = estimate_tokens(gen.text[len(gen.prefix) :])
+    prior_input, prior_output = gen.prior_tokens
     now = timezone.now()
     gen.flushes += 1
     with transaction.atomic():
@@ -90,9 +104,10 @@ def reply_finish(gen: Generation, status: str, reason: str) -> str:
             # Ended elsewhere (Stop with no engine in sight, the sweeper) with more text.
             gen.text = reply.content
         reply.content = gen.text
-        reply.input_tokens = input_tokens
-        reply.output_tokens = output_tokens
-        reply.call_id = usage.call_id[:100]
+        # A continued reply adds this call's tokens to those its earlier text cost.
+        reply.input_tokens = prior_input + input_tokens
+        reply.output_tokens = prior_output + output_tokens
+        reply.call_id = (usage.call_id or reply.call_id)[:100]
         reply.updated_at = now
         reply.save(
             update_fields=[

@@ -39,6 +39,15 @@ def compose_reply(question: str) -> str:
     )
 
 
+# What the demo model adds to a reply that is not the start of its own.
+CONTINUATION = "\n\nThat is all the offline demo model has to add."
+
+
+def continue_reply(reply: str, partial: str) -> str:
+    """Return what follows `partial`: the rest of `reply` if it began it, else a closing line."""
+    return reply[len(partial) :] if reply.startswith(partial) else CONTINUATION
+
+
 def _quote(text: str, limit: int = 80) -> str:
     line = " ".join(text.split())
     line = re.sub(r"[*_`]", "", line)
@@ -50,9 +59,14 @@ class DemoProvider:
         self.model = model
 
     async def stream(self, messages: list[ChatMessage]) -> AsyncIterator[StreamEvent]:
-        """Yield the demo reply word by word with a small delay."""
+        """Yield the demo reply word by word with a small delay.
+
+        Messages ending with an assistant message ask to continue that reply: yield the rest.
+        """
         question = next((m["content"] for m in reversed(messages) if m["role"] == "user"), "")
         reply = compose_reply(question)
+        if messages and messages[-1]["role"] == "assistant":
+            reply = continue_reply(reply, messages[-1]["content"])
         delay = settings.DEMO_TOKEN_DELAY
         for piece in re.findall(r"\S+\s*|\s+", reply):
             if delay:

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.utils.safestring import SafeString
 
 from conversations.rendering import render_markdown
+from conversations.selectors import message_continuable
 
 register = template.Library()
 
@@ -39,3 +40,11 @@ def thousands(number) -> str:
 def chat_models() -> list[str]:
     """Return the models a user can pick, the default first."""
     return list(settings.CHAT_MODELS)
+
+
+@register.filter
+def continuable(message, conversation) -> bool:
+    """Return whether the message partial offers "Continue" (see selectors.message_continuable)."""
+    if not getattr(conversation, "pk", None):
+        return False  # rendered without its conversation: the leaf is unknown
+    return message_continuable(message=message, conversation=conversation)

@@ -15,6 +15,8 @@ OBJECT_ROUTES = [
     ("get", "/api/messages/{reply}/events/", None, 200),
     ("post", "/api/messages/{question}/edit/", {"content": "What else?"}, 202),
     ("post", "/api/messages/{reply}/regenerate/", {}, 202),
+    # The world's reply is completed: nothing to continue (tests/api/test_continue.py: 202).
+    ("post", "/api/messages/{reply}/continue/", None, 409),
     ("get", "/api/messages/{reply}/siblings/", None, 200),
     ("post", "/api/messages/{reply}/branch/", None, 201),
     ("get", "/api/projects/{project}/", None, 200),
