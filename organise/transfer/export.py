@@ -73,6 +73,12 @@ def conversation_document(
     conversation: Conversation, messages: Iterable[dict], current_message_id: str | None
 ) -> dict:
     """Return the export document of a conversation and its message rows (all branches)."""
+    return _document(conversation, [_message_dict(row) for row in messages], current_message_id)
+
+
+def _document(
+    conversation: Conversation, messages: list[dict], current_message_id: str | None
+) -> dict:
     project = conversation.project
     return {
         "format": FORMAT,
@@ -87,7 +93,7 @@ def conversation_document(
         "project": _project_dict(project) if project else None,
         "metadata": conversation.metadata,
         "current_message_id": current_message_id,
-        "messages": [_message_dict(row) for row in messages],
+        "messages": messages,
     }
 
 
@@ -129,31 +135,105 @@ def export_filename(conversation: Conversation, extension: str) -> str:
     return f"{slugify(conversation.title)[:60] or conversation.public_id}.{extension}"
 
 
-def user_conversation_documents(*, user) -> Iterator[dict]:
-    """Yield every conversation of the user as an export document, in constant memory.
+# Conversations per keyset batch of the full export; their messages stream in chunks.
+EXPORT_BATCH_SIZE = 500
+MESSAGE_CHUNK_SIZE = 2_000
+_ROW_FIELDS = (
+    "conversation_id",
+    "pk",
+    "parent_id",
+    "public_id",
+    "role",
+    "content",
+    "status",
+    "status_reason",
+    "model",
+    "input_tokens",
+    "output_tokens",
+    "created_at",
+    "updated_at",
+)
 
-    Two queries stream side by side with server-side cursors (conversations by id, messages
-    by conversation id), merged here, so memory holds one conversation at a time.
+
+def _conversation_batches(*, user, batch_size: int) -> Iterator[list[Conversation]]:
+    """Yield the user's conversations in id order, `batch_size` at a time (keyset on id)."""
+    last = 0
+    while True:
+        batch = list(
+            Conversation.objects.filter(owner=user, pk__gt=last)
+            .select_related("project")
+            .order_by("pk")[:batch_size]
+        )
+        if not batch:
+            return
+        yield batch
+        last = batch[-1].pk
+
+
+def _documents(conversations: list[Conversation], rows: Iterator[tuple]) -> Iterator[dict]:
+    """Merge conversations and their message rows (both in conversation id order) into documents.
+
+    Parents and the current message are always in the same conversation, so their public ids
+    come from the conversation's own rows instead of a join.
     """
-    conversations = (
-        Conversation.objects.filter(owner=user)
-        .select_related("project")
-        .annotate(current_public_id=F("current_message__public_id"))
-        .order_by("pk")
-        .iterator(chunk_size=200)
-    )
-    messages = _message_values(
-        Message.objects.filter(conversation__owner=user).order_by("conversation_id", "pk")
-    ).annotate(conversation_pk=F("conversation_id"))
-    rows = messages.iterator(chunk_size=2_000)
     pending = next(rows, None)
     for conversation in conversations:
-        batch = []
-        while pending is not None and pending["conversation_pk"] <= conversation.pk:
-            if pending["conversation_pk"] == conversation.pk:
-                batch.append(pending)
+        own = []
+        while pending is not None and pending[0] <= conversation.pk:
+            if pending[0] == conversation.pk:
+                own.append(pending)
             pending = next(rows, None)
-        yield conversation_document(conversation, batch, conversation.current_public_id)
+        public_ids = {row[1]: row[3] for row in own}
+        messages = [
+            {
+                "id": public_id,
+                "parent_id": public_ids.get(parent_pk),
+                "role": role,
+                "content": content,
+                "status": status,
+                "status_reason": status_reason,
+                "model": model,
+                "input_tokens": input_tokens,
+                "output_tokens": output_tokens,
+                "created_at": _iso(created_at),
+                "updated_at": _iso(updated_at),
+            }
+            for (
+                _conversation_pk,
+                _pk,
+                parent_pk,
+                public_id,
+                role,
+                content,
+                status,
+                status_reason,
+                model,
+                input_tokens,
+                output_tokens,
+                created_at,
+                updated_at,
+            ) in own
+        ]
+        current = public_ids.get(conversation.current_message_id)
+        yield _document(conversation, messages, current)
+
+
+def user_conversation_documents(*, user, batch_size: int = EXPORT_BATCH_SIZE) -> Iterator[dict]:
+    """Yield every conversation of the user as an export document, in constant memory.
+
+    Keyset batches of conversations by id; each batch's messages are read in one query,
+    streamed in chunks, and merged here, so memory holds one batch of conversations and one
+    conversation's messages at a time. Queries per batch: conversations (with their
+    projects), their messages; one more finds the end.
+    """
+    for conversations in _conversation_batches(user=user, batch_size=batch_size):
+        rows = (
+            Message.objects.filter(conversation_id__in=[c.pk for c in conversations])
+            .order_by("conversation_id", "pk")
+            .values_list(*_ROW_FIELDS)
+            .iterator(chunk_size=MESSAGE_CHUNK_SIZE)
+        )
+        yield from _documents(conversations, rows)
 
 
 class _Sink(io.RawIOBase):
@@ -181,7 +261,12 @@ class _Sink(io.RawIOBase):
 CHUNK_BYTES = 256 * 1024
 
 
-def user_export_zip(*, user, progress: Callable[[], None] | None = None) -> Iterator[bytes]:
+def user_export_zip(
+    *,
+    user,
+    progress: Callable[[], None] | None = None,
+    batch_size: int = EXPORT_BATCH_SIZE,
+) -> Iterator[bytes]:
     """Yield a zip of all of the user's data (projects.json, conversations.json) in chunks.
 
     conversations.json is a JSON array of conversation documents, written one at a time.
@@ -194,7 +279,8 @@ def user_export_zip(*, user, progress: Callable[[], None] | None = None) -> Iter
         archive.writestr("projects.json", json.dumps(projects, ensure_ascii=False, indent=1))
         with archive.open("conversations.json", "w", force_zip64=True) as member:
             member.write(b"[")
-            for index, document in enumerate(user_conversation_documents(user=user)):
+            documents = user_conversation_documents(user=user, batch_size=batch_size)
+            for index, document in enumerate(documents):
                 if index:
                     member.write(b",\n")
                 member.write(json.dumps(document, ensure_ascii=False).encode())
