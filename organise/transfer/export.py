@@ -8,10 +8,11 @@ import io
 import json
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.conf import settings
-from django.db.models import F
+from django.db import connection
+from django.db.models import F, QuerySet
 
 from conversations.models import Conversation, Message
 from conversations.selectors import message_path
@@ -170,6 +171,33 @@ def _conversation_batches(*, user, batch_size: int) -> Iterator[list[Conversatio
         last = batch[-1].pk
 
 
+def _db_iso(value: datetime | str) -> str:
+    """Format a timestamp as the driver returns it the way _iso formats Django's value.
+
+    PostgreSQL returns aware datetimes; SQLite the naive UTC time Django wrote (parsed by
+    the driver, or text), which Django itself would make aware in UTC.
+    """
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.isoformat()
+
+
+def _driver_rows(queryset: QuerySet, *, chunk_size: int) -> Iterator[tuple]:
+    """Yield a values_list queryset's rows as the driver returns them, a chunk at a time.
+
+    The ORM builds the SQL; the rows skip its per-value converters, which parse every
+    timestamp only for the export to format it again (most of the cost of reading messages).
+    A server-side cursor on PostgreSQL, so memory holds one chunk.
+    """
+    sql, params = queryset.query.sql_with_params()
+    with connection.chunked_cursor() as cursor:
+        cursor.execute(sql, params)
+        while chunk := cursor.fetchmany(chunk_size):
+            yield from chunk
+
+
 def _documents(conversations: list[Conversation], rows: Iterator[tuple]) -> Iterator[dict]:
     """Merge conversations and their message rows (both in conversation id order) into documents.
 
@@ -195,8 +223,8 @@ def _documents(conversations: list[Conversation], rows: Iterator[tuple]) -> Iter
                 "model": model,
                 "input_tokens": input_tokens,
                 "output_tokens": output_tokens,
-                "created_at": _iso(created_at),
-                "updated_at": _iso(updated_at),
+                "created_at": _db_iso(created_at),
+                "updated_at": _db_iso(updated_at),
             }
             for (
                 _conversation_pk,
@@ -227,13 +255,12 @@ def user_conversation_documents(*, user, batch_size: int = EXPORT_BATCH_SIZE) ->
     projects), their messages; one more finds the end.
     """
     for conversations in _conversation_batches(user=user, batch_size=batch_size):
-        rows = (
+        messages = (
             Message.objects.filter(conversation_id__in=[c.pk for c in conversations])
             .order_by("conversation_id", "pk")
             .values_list(*_ROW_FIELDS)
-            .iterator(chunk_size=MESSAGE_CHUNK_SIZE)
         )
-        yield from _documents(conversations, rows)
+        yield from _documents(conversations, _driver_rows(messages, chunk_size=MESSAGE_CHUNK_SIZE))
 
 
 class _Sink(io.RawIOBase):
@@ -259,6 +286,7 @@ class _Sink(io.RawIOBase):
 
 
 CHUNK_BYTES = 256 * 1024
+ZIP_LEVEL = 1
 
 
 def user_export_zip(
@@ -272,7 +300,11 @@ def user_export_zip(
     conversations.json is a JSON array of conversation documents, written one at a time.
     """
     sink = _Sink()
-    with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+    # The fastest deflate level: a third of the time of the default for a zip about a tenth
+    # larger, on what is mostly repetitive JSON.
+    with zipfile.ZipFile(
+        sink, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=ZIP_LEVEL
+    ) as archive:
         projects = [
             _project_dict(p) for p in Project.objects.filter(owner=user).order_by("pk").iterator()
         ]
