@@ -12,7 +12,7 @@ Run from the project root against a database of its own, filled first for the ex
 Share page: a conversation of each size is written through the app's own writer
 (message_chain_append, so each message stores its HTML once), shared, and its public page
 requested --repeat times in-process with Django's test client; p50, p99 and the queries of
-one request are printed. The page shows the first 100 messages and "Show more".
+one request are printed. The page shows the first 50 messages and "Show more".
 
 Export: `user_export_zip` (keyset batches) against `bench.export_baseline` (the code before
 it), alternating, best of --rounds, in conversations a second; then the peak of Python

@@ -12,8 +12,9 @@ from core.converters import is_public_id, is_share_token
 from sharing.models import ShareLink
 
 TOKEN_MAX_CHARS = 64
-# Messages per public page; "Show more" continues after the last one shown.
-SNAPSHOT_PAGE_SIZE = 100
+# Messages per public page, as many as the chat pane loads at once; "Show more" continues
+# after the last one shown. The page's cost is rendering them, so it bounds the page's time.
+SNAPSHOT_PAGE_SIZE = 50
 
 
 def share_get_live(*, token: str) -> ShareLink:

@@ -171,6 +171,10 @@ def _conversation_batches(*, user, batch_size: int) -> Iterator[list[Conversatio
         last = batch[-1].pk
 
 
+# How isoformat() writes UTC (datetime.UTC, Django's time zone for stored times).
+UTC_OFFSET = datetime(2000, 1, 1, tzinfo=UTC).isoformat()[-6:]
+
+
 def _db_iso(value: datetime | str) -> str:
     """Format a timestamp as the driver returns it the way _iso formats Django's value.
 
@@ -180,7 +184,7 @@ def _db_iso(value: datetime | str) -> str:
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
+        return value.isoformat() + UTC_OFFSET
     return value.isoformat()
 
 
@@ -207,8 +211,9 @@ def _documents(conversations: list[Conversation], rows: Iterator[tuple]) -> Iter
     pending = next(rows, None)
     for conversation in conversations:
         own = []
-        while pending is not None and pending[0] <= conversation.pk:
-            if pending[0] == conversation.pk:
+        pk = conversation.id
+        while pending is not None and pending[0] <= pk:
+            if pending[0] == pk:
                 own.append(pending)
             pending = next(rows, None)
         public_ids = {row[1]: row[3] for row in own}

@@ -1,4 +1,4 @@
-"""A long snapshot is shown 100 messages a page, continued by keyset, in fixed queries."""
+"""A long snapshot is shown a page at a time, continued by keyset, in fixed queries."""
 
 import re
 
@@ -32,7 +32,7 @@ def more_link(response) -> str | None:
 
 
 def test_pages_walk_the_whole_snapshot_in_order(client, owner):
-    share, rows = long_share(owner, 250)
+    share, rows = long_share(owner, 2 * SNAPSHOT_PAGE_SIZE + 7)
     address = reverse("share-view", args=[share.token])
     seen, pages = [], 0
     while address is not None:
@@ -49,13 +49,13 @@ def test_pages_walk_the_whole_snapshot_in_order(client, owner):
 
 
 def test_a_short_snapshot_has_one_page_and_no_links(client, owner):
-    share, rows = long_share(owner, 100)
+    share, rows = long_share(owner, SNAPSHOT_PAGE_SIZE)
     response = client.get(reverse("share-view", args=[share.token]))
     assert shown(response) == [row.public_id for row in rows]
     assert "Show more" not in response.text and "Back to the start" not in response.text
 
 
-@pytest.mark.parametrize("count", [120, 600])
+@pytest.mark.parametrize("count", [SNAPSHOT_PAGE_SIZE + 20, 12 * SNAPSHOT_PAGE_SIZE])
 def test_page_queries_are_fixed_whatever_the_length(
     client, owner, count, django_assert_num_queries
 ):
@@ -68,12 +68,12 @@ def test_page_queries_are_fixed_whatever_the_length(
     assert len(shown(response)) == SNAPSHOT_PAGE_SIZE
     # A later page is the same visit: the link, the page; no view counted.
     with django_assert_num_queries(2):
-        response = client.get(f"{first}?after={rows[-101].public_id}")
-    assert shown(response) == [row.public_id for row in rows[-100:]]
+        response = client.get(f"{first}?after={rows[-SNAPSHOT_PAGE_SIZE - 1].public_id}")
+    assert shown(response) == [row.public_id for row in rows[-SNAPSHOT_PAGE_SIZE:]]
 
 
 def test_a_visit_counts_once_however_many_pages_it_reads(client, owner):
-    share, rows = long_share(owner, 150)
+    share, rows = long_share(owner, SNAPSHOT_PAGE_SIZE + 5)
     address = reverse("share-view", args=[share.token])
     client.get(address)
     client.get(more_link(client.get(address)))
@@ -97,10 +97,10 @@ def test_an_after_outside_the_snapshot_is_the_dead_link_page(client, owner, chat
 
 def test_pages_never_show_later_messages(client, owner):
     conversation = ConversationFactory(owner=owner)
-    rows = make_thread(conversation, 130)
+    rows = make_thread(conversation, SNAPSHOT_PAGE_SIZE + 30)
     share = share_create(user=owner, conversation=conversation)
     add_turn(conversation, rows[-1], "Later question", "Later answer")
     address = reverse("share-view", args=[share.token])
     last = client.get(more_link(client.get(address)))
-    assert shown(last) == [row.public_id for row in rows[100:]]
+    assert shown(last) == [row.public_id for row in rows[SNAPSHOT_PAGE_SIZE:]]
     assert "Later answer" not in last.text and more_link(last) is None
