@@ -436,7 +436,7 @@ class MessageAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         # The list shows no text; a message can hold 100,000 characters.
-        return super().get_queryset(request).defer("content")
+        return super().get_queryset(request).defer("content", "content_html")
 
     def has_add_permission(self, request):
         return False

@@ -47,7 +47,8 @@ class Conversation(models.Model):
     # Denormalized for the sidebar; kept in the same transaction as the write that changes them.
     message_count = models.PositiveIntegerField(default=0)
     preview = models.CharField(max_length=PREVIEW_MAX_CHARS, blank=True)
-    token_count = models.PositiveIntegerField(default=0)
+    # A running sum of every reply's usage: past 2**31 on a long, busy conversation.
+    token_count = models.PositiveBigIntegerField(default=0)
     # The leaf of the active branch; the visible thread is the path root -> leaf.
     current_message = models.ForeignKey(
         "Message", on_delete=models.DB_SET_NULL, null=True, blank=True, related_name="+"
@@ -105,6 +106,11 @@ class Message(models.Model):
     )
     role = models.CharField(max_length=16, choices=Role)
     content = models.TextField(blank=True)
+    # The sanitized HTML of the final content, made once when it is written (rendering.message_html)
+    # by the renderer `render_version`; a row behind RENDER_VERSION renders on read until
+    # `manage.py rerender_messages` catches it up. Empty while a reply streams.
+    content_html = models.TextField(blank=True)
+    render_version = models.PositiveSmallIntegerField(default=0)
     status = models.CharField(max_length=16, choices=Status, default=Status.COMPLETED)
     # Why a reply ended other than completed ("Stopped by user", "Upstream error: …").
     status_reason = models.CharField(max_length=500, blank=True)

@@ -122,6 +122,21 @@ def render_markdown(text: str) -> SafeString:
     return render_markdown_uncached(text)
 
 
+# Stored with each message's HTML. Raise it whenever a change here (parser options, plugins,
+# highlighting, the allowlist) changes the HTML of existing text, then run
+# `manage.py rerender_messages`; until then older rows render on read.
+RENDER_VERSION = 1
+
+
+def message_html(content: str) -> str:
+    """Return the HTML to store with a message's final content (stamp it with RENDER_VERSION).
+
+    Every write that sets a message's final text calls this, so a read of a finished message
+    never converts markdown.
+    """
+    return str(render_markdown_uncached(content))
+
+
 def markdown_blocks(text: str) -> tuple[list[tuple[str, int, int, str]], bool]:
     """Return text's top-level blocks as (kind, first line, end line, markup), and any references.
 

@@ -193,6 +193,40 @@ def message_path_ids(*, conversation: Conversation, leaf_id: int | None, limit: 
         return [row[0] for row in cursor.fetchall()]
 
 
+def message_path_page(
+    *,
+    conversation: Conversation,
+    leaf_id: int | None,
+    after_public_id: str | None = None,
+    limit: int,
+    depth: int,
+) -> list[Message]:
+    """Return the first `limit` messages of the path ending at `leaf_id`, root first (one query).
+
+    With `after_public_id`, the page starts after that message of the path (a keyset: an id
+    not on the path gives an empty page). The walk reads two integers a level of up to
+    `depth` levels; only the page's rows are read whole, so a page costs about the same
+    whatever the length of the path.
+    """
+    if leaf_id is None or limit <= 0:
+        return []
+    columns = ", ".join(f"m.{f.column}" for f in Message._meta.concrete_fields)
+    params: list = [leaf_id, conversation.pk, depth - 1]
+    where = ""
+    if after_public_id is not None:
+        where = (
+            f"WHERE depth < (SELECT a.depth FROM path a JOIN {_MESSAGES} am ON am.id = a.id "
+            "WHERE am.public_id = %s)"
+        )
+        params.append(after_public_id)
+    sql = (
+        f"{_PATH_CTE} SELECT {columns} FROM {_MESSAGES} m JOIN "
+        f"(SELECT id, depth FROM path {where} ORDER BY depth DESC LIMIT %s) p ON m.id = p.id "
+        "ORDER BY p.depth DESC"
+    )
+    return list(Message.objects.raw(sql, [*params, limit]))
+
+
 def message_subtree_ids(*, message: Message) -> set[int]:
     """Return the ids of the message and of every message below it (one query)."""
     with connection.cursor() as cursor:

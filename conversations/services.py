@@ -20,6 +20,7 @@ from conversations.models import (
     Conversation,
     Message,
 )
+from conversations.rendering import RENDER_VERSION, message_html
 from core import events
 from core.errors import DomainError
 from core.text import clean_metadata, clean_text
@@ -260,6 +261,20 @@ class NewMessage:
     client_id: str | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    # HTML already rendered from `content` at RENDER_VERSION (a copy); None renders it here.
+    content_html: str | None = None
+
+
+def _stored_html(item: NewMessage) -> tuple[str, int]:
+    """Return the HTML to store with a new message and its renderer version.
+
+    A reply still streaming has no final text yet: the engine renders it when it ends.
+    """
+    if item.status == Message.Status.IN_PROGRESS:
+        return "", 0
+    if item.content_html is not None:
+        return item.content_html, RENDER_VERSION
+    return message_html(item.content), RENDER_VERSION
 
 
 def _reserve_message_ids(count: int) -> list[int]:
@@ -328,6 +343,7 @@ def message_chain_append(
             up = parents[index]
             if up is not None and not 0 <= up < index:
                 raise ValueError("A message must come after its parent.")
+        content_html, render_version = _stored_html(item)
         rows.append(
             Message(
                 id=ids[index],
@@ -335,6 +351,8 @@ def message_chain_append(
                 parent_id=parent_id if up is None else ids[up],
                 role=item.role,
                 content=item.content,
+                content_html=content_html,
+                render_version=render_version,
                 status=item.status,
                 status_reason=item.status_reason,
                 model=item.model,
@@ -498,7 +516,17 @@ def message_stop(*, message: Message, reason: str = "") -> Message:
         reply.status = Message.Status.STOPPED
         reply.status_reason = (reason or engine.STOPPED_REASON)[:500]
         reply.updated_at = timezone.now()
-        reply.save(update_fields=["status", "status_reason", "updated_at"])
+        reply.content_html = message_html(reply.content)
+        reply.render_version = RENDER_VERSION
+        reply.save(
+            update_fields=[
+                "status",
+                "status_reason",
+                "updated_at",
+                "content_html",
+                "render_version",
+            ]
+        )
         events.generation_done(
             conversation_public_id=conversation.public_id,
             message_public_id=reply.public_id,
@@ -696,6 +724,13 @@ def conversation_copy_messages(
                     model=original.model if keep_models else "",
                     input_tokens=original.input_tokens,
                     output_tokens=original.output_tokens,
+                    # The original's HTML when it is current: a copy renders nothing.
+                    content_html=(
+                        original.content_html
+                        if original.render_version == RENDER_VERSION
+                        and original.status != Message.Status.IN_PROGRESS
+                        else None
+                    ),
                 )
                 for original in messages
             ],

@@ -10,6 +10,7 @@ order inside it does not matter).
 import random
 import re
 import time
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -24,7 +25,10 @@ from django.utils import timezone
 from tqdm import tqdm
 
 from conversations.counters import make_preview
+from conversations.engine.context import MESSAGE_OVERHEAD_TOKENS, context_budget
+from conversations.llm import estimate_tokens
 from conversations.models import TITLE_MAX_CHARS, Conversation, Message
+from conversations.rendering import RENDER_VERSION, message_html
 from core.ids import new_conversation_id, new_message_id
 
 BENCH_PASSWORD = "bench"
@@ -121,6 +125,8 @@ MESSAGE_COLUMNS = (
     "parent_id",
     "role",
     "content",
+    "content_html",
+    "render_version",
     "status",
     "status_reason",
     "model",
@@ -170,9 +176,31 @@ class TextMaker:
         return "\n\n".join(paragraphs)
 
 
-def _tokens(text: str) -> int:
-    # About four characters per token, as in English text.
-    return max(1, len(text) // 4)
+class ContextWindow:
+    """The token figures the engine stores for a chain: its context trimmed to the budget.
+
+    Mirrors conversations.engine.context.build_context for a chain of non-empty messages:
+    the newest messages that fit `budget` (each costing its tokens plus the framing
+    overhead; the newest is always sent), at most `budget // overhead` of them. A reply's
+    input tokens are the estimated tokens of that context, as reply_finish stores them.
+    """
+
+    def __init__(self, budget: int):
+        self.budget = budget
+        self.limit = max(budget // MESSAGE_OVERHEAD_TOKENS, 1)
+        self.kept: deque[int] = deque()
+        self.cost = 0
+        self.tokens = 0
+
+    def add(self, tokens: int) -> None:
+        """Append a message of `tokens` tokens and drop the oldest ones that no longer fit."""
+        self.kept.append(tokens)
+        self.cost += tokens + MESSAGE_OVERHEAD_TOKENS
+        self.tokens += tokens
+        while len(self.kept) > 1 and (self.cost > self.budget or len(self.kept) > self.limit):
+            dropped = self.kept.popleft()
+            self.cost -= dropped + MESSAGE_OVERHEAD_TOKENS
+            self.tokens -= dropped
 
 
 class RowMaker:
@@ -205,7 +233,7 @@ class RowMaker:
         step = duration / max(count - 1, 1)
         rows = []
         parent_id = None
-        context_tokens = 0
+        context = ContextWindow(context_budget(self.model))
         tokens_total = 0
         last_user_text = ""
         for position in range(count):
@@ -218,14 +246,14 @@ class RowMaker:
                 last_user_text = content
                 model = ""
                 input_tokens = output_tokens = 0
-                context_tokens += _tokens(content)
+                context.add(estimate_tokens(content))
             else:
                 role = Message.Role.ASSISTANT
                 content = self.text.assistant_message()
                 model = self.model
-                input_tokens = context_tokens
-                output_tokens = _tokens(content)
-                context_tokens += output_tokens
+                input_tokens = context.tokens
+                output_tokens = estimate_tokens(content)
+                context.add(output_tokens)
                 tokens_total += input_tokens + output_tokens
             rows.append(
                 (
@@ -235,6 +263,8 @@ class RowMaker:
                     parent_id,
                     role,
                     content,
+                    message_html(content),
+                    RENDER_VERSION,
                     Message.Status.COMPLETED,
                     "",
                     model,

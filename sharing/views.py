@@ -58,16 +58,24 @@ def share_url(request: HttpRequest, share: ShareLink) -> str:
 @require_GET
 @public_headers
 def share_view(request: HttpRequest, token: str) -> HttpResponse:
-    """Show a link's snapshot read-only to anyone holding the link."""
+    """Show a link's snapshot read-only to anyone holding the link, a page at a time.
+
+    Queries: the live link, the page of the path, the view count (first page only).
+    """
+    after = request.GET.get("after") or None
     try:
         share = selectors.share_get_live(token=token)
+        page = selectors.share_snapshot_page(share=share, after=after)
     except Http404:
         return _not_found(request)
-    snapshot = selectors.share_snapshot_messages(share=share)
-    services.share_record_view(share=share)
+    if after is None:
+        # A visit counts once, on its first page; "Show more" pages are the same visit.
+        services.share_record_view(share=share)
     context = {
         "share": share,
-        "snapshot": snapshot,
+        "snapshot": page.messages,
+        "next_after": page.next_after,
+        "is_first_page": after is None,
         # Flags the canonical message partial honours on public pages.
         "read_only": True,
         "hide_model_names": not share.show_model_names,

@@ -15,6 +15,7 @@ from conversations.engine.context import build_context, continue_context
 from conversations.engine.state import Generation, alive_key, is_running, stop_key
 from conversations.llm import Usage, estimate_tokens
 from conversations.models import Conversation, Message
+from conversations.rendering import RENDER_VERSION, message_html
 from conversations.selectors import message_sibling_positions
 
 logger = logging.getLogger(__name__)
@@ -94,6 +95,8 @@ def reply_finish(gen: Generation, status: str, reason: str) -> str:
     prior_input, prior_output = gen.prior_tokens
     now = timezone.now()
     gen.flushes += 1
+    # Rendered once here, outside the row lock; a page load then only reads it.
+    html, html_source = message_html(gen.text), gen.text
     with transaction.atomic():
         conversation = Conversation.objects.select_for_update().get(pk=gen.conversation_id)
         reply = Message.objects.select_for_update().get(pk=gen.message_id)
@@ -104,6 +107,8 @@ def reply_finish(gen: Generation, status: str, reason: str) -> str:
             # Ended elsewhere (Stop with no engine in sight, the sweeper) with more text.
             gen.text = reply.content
         reply.content = gen.text
+        reply.content_html = html if html_source == gen.text else message_html(gen.text)
+        reply.render_version = RENDER_VERSION
         # A continued reply adds this call's tokens to those its earlier text cost.
         reply.input_tokens = prior_input + input_tokens
         reply.output_tokens = prior_output + output_tokens
@@ -112,6 +117,8 @@ def reply_finish(gen: Generation, status: str, reason: str) -> str:
         reply.save(
             update_fields=[
                 "content",
+                "content_html",
+                "render_version",
                 "status",
                 "status_reason",
                 "input_tokens",
@@ -177,12 +184,27 @@ def sweep_generations(*, older_than: float, dry_run: bool = False) -> int:
     dead = [pk for pk in candidates if not is_running(pk)]
     if dry_run or not dead:
         return len(dead)
-    # The status condition again: a reply that ended meanwhile keeps its own status.
-    return Message.objects.filter(pk__in=dead, status=Message.Status.IN_PROGRESS).update(
-        status=Message.Status.INCOMPLETE,
-        status_reason=ABANDONED_REASON,
-        updated_at=timezone.now(),
-    )
+    now = timezone.now()
+    with transaction.atomic():
+        # The status condition again: a reply that ended meanwhile keeps its own status.
+        rows = list(
+            Message.objects.select_for_update()
+            .filter(pk__in=dead, status=Message.Status.IN_PROGRESS)
+            .only("pk", "content")
+        )
+        for row in rows:
+            row.status = Message.Status.INCOMPLETE
+            row.status_reason = ABANDONED_REASON
+            row.updated_at = now
+            # Its text is final now: rendered once, like a reply that ended itself.
+            row.content_html = message_html(row.content)
+            row.render_version = RENDER_VERSION
+        Message.objects.bulk_update(
+            rows,
+            ["status", "status_reason", "updated_at", "content_html", "render_version"],
+            batch_size=500,
+        )
+    return len(rows)
 
 
 def sweep_at_startup() -> None:

@@ -4,9 +4,9 @@ import re
 
 from django import template
 from django.conf import settings
-from django.utils.safestring import SafeString
+from django.utils.safestring import SafeString, mark_safe
 
-from conversations.rendering import render_markdown
+from conversations.rendering import RENDER_VERSION, render_markdown
 from conversations.selectors import message_continuable
 
 register = template.Library()
@@ -16,6 +16,18 @@ register = template.Library()
 def markdown_filter(text: str) -> SafeString:
     """Render markdown to sanitized HTML."""
     return render_markdown(text or "")
+
+
+@register.filter
+def message_html(message) -> SafeString:
+    """Return a finished message's stored HTML; render its markdown only for an older row.
+
+    content_html was sanitized by rendering.message_html when it was written. Rows stored by
+    an older renderer (until `rerender_messages` catches them up) still render correctly.
+    """
+    if message.render_version == RENDER_VERSION:
+        return mark_safe(message.content_html)  # noqa: S308 - sanitized when it was stored
+    return render_markdown(message.content or "")
 
 
 _MARKUP = re.compile(r"[#*`>~\[]+|\]\([^)]*\)")

@@ -8,10 +8,11 @@ import io
 import json
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.conf import settings
-from django.db.models import F
+from django.db import connection
+from django.db.models import F, QuerySet
 
 from conversations.models import Conversation, Message
 from conversations.selectors import message_path
@@ -73,6 +74,12 @@ def conversation_document(
     conversation: Conversation, messages: Iterable[dict], current_message_id: str | None
 ) -> dict:
     """Return the export document of a conversation and its message rows (all branches)."""
+    return _document(conversation, [_message_dict(row) for row in messages], current_message_id)
+
+
+def _document(
+    conversation: Conversation, messages: list[dict], current_message_id: str | None
+) -> dict:
     project = conversation.project
     return {
         "format": FORMAT,
@@ -87,7 +94,7 @@ def conversation_document(
         "project": _project_dict(project) if project else None,
         "metadata": conversation.metadata,
         "current_message_id": current_message_id,
-        "messages": [_message_dict(row) for row in messages],
+        "messages": messages,
     }
 
 
@@ -129,31 +136,136 @@ def export_filename(conversation: Conversation, extension: str) -> str:
     return f"{slugify(conversation.title)[:60] or conversation.public_id}.{extension}"
 
 
-def user_conversation_documents(*, user) -> Iterator[dict]:
-    """Yield every conversation of the user as an export document, in constant memory.
+# Conversations per keyset batch of the full export; their messages stream in chunks.
+EXPORT_BATCH_SIZE = 500
+MESSAGE_CHUNK_SIZE = 2_000
+_ROW_FIELDS = (
+    "conversation_id",
+    "pk",
+    "parent_id",
+    "public_id",
+    "role",
+    "content",
+    "status",
+    "status_reason",
+    "model",
+    "input_tokens",
+    "output_tokens",
+    "created_at",
+    "updated_at",
+)
 
-    Two queries stream side by side with server-side cursors (conversations by id, messages
-    by conversation id), merged here, so memory holds one conversation at a time.
+
+def _conversation_batches(*, user, batch_size: int) -> Iterator[list[Conversation]]:
+    """Yield the user's conversations in id order, `batch_size` at a time (keyset on id)."""
+    last = 0
+    while True:
+        batch = list(
+            Conversation.objects.filter(owner=user, pk__gt=last)
+            .select_related("project")
+            .order_by("pk")[:batch_size]
+        )
+        if not batch:
+            return
+        yield batch
+        last = batch[-1].pk
+
+
+# How isoformat() writes UTC (datetime.UTC, Django's time zone for stored times).
+UTC_OFFSET = datetime(2000, 1, 1, tzinfo=UTC).isoformat()[-6:]
+
+
+def _db_iso(value: datetime | str) -> str:
+    """Format a timestamp as the driver returns it the way _iso formats Django's value.
+
+    PostgreSQL returns aware datetimes; SQLite the naive UTC time Django wrote (parsed by
+    the driver, or text), which Django itself would make aware in UTC.
     """
-    conversations = (
-        Conversation.objects.filter(owner=user)
-        .select_related("project")
-        .annotate(current_public_id=F("current_message__public_id"))
-        .order_by("pk")
-        .iterator(chunk_size=200)
-    )
-    messages = _message_values(
-        Message.objects.filter(conversation__owner=user).order_by("conversation_id", "pk")
-    ).annotate(conversation_pk=F("conversation_id"))
-    rows = messages.iterator(chunk_size=2_000)
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        return value.isoformat() + UTC_OFFSET
+    return value.isoformat()
+
+
+def _driver_rows(queryset: QuerySet, *, chunk_size: int) -> Iterator[tuple]:
+    """Yield a values_list queryset's rows as the driver returns them, a chunk at a time.
+
+    The ORM builds the SQL; the rows skip its per-value converters, which parse every
+    timestamp only for the export to format it again (most of the cost of reading messages).
+    A server-side cursor on PostgreSQL, so memory holds one chunk.
+    """
+    sql, params = queryset.query.sql_with_params()
+    with connection.chunked_cursor() as cursor:
+        cursor.execute(sql, params)
+        while chunk := cursor.fetchmany(chunk_size):
+            yield from chunk
+
+
+def _documents(conversations: list[Conversation], rows: Iterator[tuple]) -> Iterator[dict]:
+    """Merge conversations and their message rows (both in conversation id order) into documents.
+
+    Parents and the current message are always in the same conversation, so their public ids
+    come from the conversation's own rows instead of a join.
+    """
     pending = next(rows, None)
     for conversation in conversations:
-        batch = []
-        while pending is not None and pending["conversation_pk"] <= conversation.pk:
-            if pending["conversation_pk"] == conversation.pk:
-                batch.append(pending)
+        own = []
+        pk = conversation.id
+        while pending is not None and pending[0] <= pk:
+            if pending[0] == pk:
+                own.append(pending)
             pending = next(rows, None)
-        yield conversation_document(conversation, batch, conversation.current_public_id)
+        public_ids = {row[1]: row[3] for row in own}
+        messages = [
+            {
+                "id": public_id,
+                "parent_id": public_ids.get(parent_pk),
+                "role": role,
+                "content": content,
+                "status": status,
+                "status_reason": status_reason,
+                "model": model,
+                "input_tokens": input_tokens,
+                "output_tokens": output_tokens,
+                "created_at": _db_iso(created_at),
+                "updated_at": _db_iso(updated_at),
+            }
+            for (
+                _conversation_pk,
+                _pk,
+                parent_pk,
+                public_id,
+                role,
+                content,
+                status,
+                status_reason,
+                model,
+                input_tokens,
+                output_tokens,
+                created_at,
+                updated_at,
+            ) in own
+        ]
+        current = public_ids.get(conversation.current_message_id)
+        yield _document(conversation, messages, current)
+
+
+def user_conversation_documents(*, user, batch_size: int = EXPORT_BATCH_SIZE) -> Iterator[dict]:
+    """Yield every conversation of the user as an export document, in constant memory.
+
+    Keyset batches of conversations by id; each batch's messages are read in one query,
+    streamed in chunks, and merged here, so memory holds one batch of conversations and one
+    conversation's messages at a time. Queries per batch: conversations (with their
+    projects), their messages; one more finds the end.
+    """
+    for conversations in _conversation_batches(user=user, batch_size=batch_size):
+        messages = (
+            Message.objects.filter(conversation_id__in=[c.pk for c in conversations])
+            .order_by("conversation_id", "pk")
+            .values_list(*_ROW_FIELDS)
+        )
+        yield from _documents(conversations, _driver_rows(messages, chunk_size=MESSAGE_CHUNK_SIZE))
 
 
 class _Sink(io.RawIOBase):
@@ -179,22 +291,33 @@ class _Sink(io.RawIOBase):
 
 
 CHUNK_BYTES = 256 * 1024
+ZIP_LEVEL = 1
 
 
-def user_export_zip(*, user, progress: Callable[[], None] | None = None) -> Iterator[bytes]:
+def user_export_zip(
+    *,
+    user,
+    progress: Callable[[], None] | None = None,
+    batch_size: int = EXPORT_BATCH_SIZE,
+) -> Iterator[bytes]:
     """Yield a zip of all of the user's data (projects.json, conversations.json) in chunks.
 
     conversations.json is a JSON array of conversation documents, written one at a time.
     """
     sink = _Sink()
-    with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+    # The fastest deflate level: a third of the time of the default for a zip about a tenth
+    # larger, on what is mostly repetitive JSON.
+    with zipfile.ZipFile(
+        sink, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=ZIP_LEVEL
+    ) as archive:
         projects = [
             _project_dict(p) for p in Project.objects.filter(owner=user).order_by("pk").iterator()
         ]
         archive.writestr("projects.json", json.dumps(projects, ensure_ascii=False, indent=1))
         with archive.open("conversations.json", "w", force_zip64=True) as member:
             member.write(b"[")
-            for index, document in enumerate(user_conversation_documents(user=user)):
+            documents = user_conversation_documents(user=user, batch_size=batch_size)
+            for index, document in enumerate(documents):
                 if index:
                     member.write(b",\n")
                 member.write(json.dumps(document, ensure_ascii=False).encode())

@@ -8,7 +8,10 @@ from django.db.models import Count
 from django.utils import timezone
 
 from conversations.counters import make_preview
+from conversations.engine.context import build_context
+from conversations.llm import estimate_tokens
 from conversations.models import Conversation, Message
+from conversations.rendering import RENDER_VERSION, message_html
 from tests.factories import ConversationFactory, MessageFactory
 
 # Deferred foreign keys (current_message, parent) are only checked at a real COMMIT.
@@ -128,3 +131,36 @@ def test_bad_arguments_are_clear_errors_and_write_nothing(args, error):
 
     assert not Conversation.objects.exists()
     assert not get_user_model().objects.exists()
+
+
+def test_token_figures_are_what_the_engine_would_store(settings):
+    # A small budget, so the long thread's context is trimmed many times over.
+    settings.DEFAULT_CONTEXT_TOKENS = 900
+    settings.REPLY_RESERVE_TOKENS = 100
+    settings.MODEL_CONTEXT_TOKENS = {}
+    generate("--users", "1", "--conversations", "1", "--messages", "120", "--seed", "5")
+
+    conversation = Conversation.objects.get()
+    messages = list(conversation.messages.order_by("id"))
+    replies = [m for m in messages if m.role == Message.Role.ASSISTANT]
+    for reply in replies:
+        # What reply_finish stores: the estimate of the context build_context sends.
+        context, _ = build_context(
+            conversation=conversation, leaf_id=reply.parent_id, model=reply.model
+        )
+        assert reply.input_tokens == sum(estimate_tokens(m["content"]) for m in context)
+        assert reply.output_tokens == estimate_tokens(reply.content)
+    for user_message in messages[0::2]:
+        assert user_message.input_tokens == user_message.output_tokens == 0
+    assert conversation.token_count == sum(m.total_tokens for m in messages)
+    # Trimming happened: the newest reply's context is far smaller than the whole thread.
+    whole = sum(estimate_tokens(m.content) for m in messages[:-1])
+    assert replies[-1].input_tokens <= 800 < whole
+
+
+def test_messages_carry_the_html_the_app_would_store():
+    generate("--users", "1", "--conversations", "3", "--messages", "12", "--seed", "6")
+
+    for message in Message.objects.all():
+        assert message.render_version == RENDER_VERSION
+        assert message.content_html == message_html(message.content)
