@@ -36,6 +36,7 @@ USER_MESSAGE_EXAMPLE = {
     "output_tokens": 0,
     "created_at": STAMP,
     "updated_at": STAMP,
+    "feedback": None,
 }
 REPLY_EXAMPLE = {
     **USER_MESSAGE_EXAMPLE,
@@ -86,6 +87,12 @@ SEND_RESPONSE_EXAMPLE = OpenApiExample(
 )
 
 MESSAGE_RESPONSE_EXAMPLE = OpenApiExample("Message", value=REPLY_EXAMPLE, response_only=True)
+RATED_REPLY_EXAMPLE = {
+    **REPLY_EXAMPLE,
+    "content": "Alfama is the old town…",
+    "status": "completed",
+    "feedback": {"rating": "down", "comment": "The tram line is wrong.", "updated_at": STAMP},
+}
 PROJECT_RESPONSE_EXAMPLE = OpenApiExample("Project", value=PROJECT_EXAMPLE, response_only=True)
 
 

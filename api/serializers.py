@@ -10,6 +10,7 @@ from rest_framework import serializers
 
 from conversations import services
 from conversations.models import (
+    FEEDBACK_COMMENT_MAX_CHARS,
     METADATA_MAX_KEY_CHARS,
     METADATA_MAX_KEYS,
     METADATA_MAX_VALUE_CHARS,
@@ -29,6 +30,12 @@ MAX_EXPIRY = timedelta(days=3650)
 # Output serializers: public ids only, never a primary key or an owner.
 
 
+class FeedbackOut(serializers.Serializer):
+    rating = serializers.ChoiceField(choices=Message.Rating.choices, source="feedback_rating")
+    comment = serializers.CharField(source="feedback_comment")
+    updated_at = serializers.DateTimeField(source="feedback_at")
+
+
 class MessageOut(serializers.Serializer):
     id = serializers.CharField(source="public_id")
     role = serializers.ChoiceField(choices=Message.Role.choices)
@@ -40,6 +47,13 @@ class MessageOut(serializers.Serializer):
     output_tokens = serializers.IntegerField()
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
+    feedback = serializers.SerializerMethodField(
+        help_text="The owner's rating of a reply, or null."
+    )
+
+    @extend_schema_field(FeedbackOut(allow_null=True))
+    def get_feedback(self, message) -> dict | None:
+        return FeedbackOut(message).data if message.feedback_rating else None
 
 
 class ConversationSummaryOut(serializers.Serializer):
@@ -208,6 +222,16 @@ class SendIn(serializers.Serializer):
 
 class RegenerateIn(serializers.Serializer):
     model = serializers.CharField(required=False, max_length=100)
+
+
+class FeedbackIn(serializers.Serializer):
+    rating = serializers.ChoiceField(choices=Message.Rating.choices)
+    comment = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=FEEDBACK_COMMENT_MAX_CHARS,
+        trim_whitespace=False,
+    )
 
 
 class BulkDeleteIn(serializers.Serializer):

@@ -80,6 +80,11 @@ urlpatterns = [
         messages.MessageSiblingsView.as_view(),
         name="api-message-siblings",
     ),
+    path(
+        "messages/<str:public_id>/feedback/",
+        messages.MessageFeedbackView.as_view(),
+        name="api-message-feedback",
+    ),
     path("projects/", projects.ProjectListView.as_view(), name="api-projects"),
     path("projects/<str:public_id>/", projects.ProjectDetailView.as_view(), name="api-project"),
     path(

@@ -5,7 +5,7 @@ from django.contrib.admin.views.main import SEARCH_VAR
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import connections
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Count, Exists, OuterRef, Q
 from django.db.models.functions import Substr
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -419,13 +419,65 @@ class ConversationAdmin(admin.ModelAdmin):
             self.delete_model(request, conversation)
 
 
+class FeedbackFilter(admin.SimpleListFilter):
+    """Filter by the owner's rating of a reply."""
+
+    title = "feedback"
+    parameter_name = "feedback"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("any", "Rated"),
+            *Message.Rating.choices,
+            ("comment", "Rated with a comment"),
+            ("none", "Not rated"),
+        ]
+
+    def queryset(self, request, queryset):
+        match self.value():
+            case "any":
+                return queryset.exclude(feedback_rating="")
+            case "comment":
+                return queryset.exclude(feedback_rating="").exclude(feedback_comment="")
+            case "none":
+                return queryset.filter(feedback_rating="")
+            case value if value in Message.Rating.values:
+                return queryset.filter(feedback_rating=value)
+        return queryset
+
+
+def feedback_by_model(queryset) -> list[dict]:
+    """Count good and bad ratings per model among `queryset`'s messages (one query).
+
+    Only rated rows are read: the partial index msg_feedback_idx holds exactly those.
+    """
+    return list(
+        queryset.exclude(feedback_rating="")
+        .order_by()
+        .values("model")
+        .annotate(
+            up=Count("pk", filter=Q(feedback_rating=Message.Rating.UP)),
+            down=Count("pk", filter=Q(feedback_rating=Message.Rating.DOWN)),
+        )
+        .order_by("model")
+    )
+
+
 @admin.register(Message)
 class MessageAdmin(admin.ModelAdmin):
     """Read-only: messages change through the product, conversations through moderation."""
 
-    list_display = ["public_id", "conversation", "role", "status", "model", "created_at"]
+    list_display = [
+        "public_id",
+        "conversation",
+        "role",
+        "status",
+        "model",
+        "feedback_rating",
+        "created_at",
+    ]
     list_select_related = ["conversation"]
-    list_filter = ["role", "status"]
+    list_filter = ["role", "status", FeedbackFilter]
     # Exact matches only: a substring search over millions of messages is a full scan.
     search_fields = ["=public_id", "=conversation__public_id", "=call_id"]
     search_help_text = "An exact msg_ id, conv_ id or call id."
@@ -437,6 +489,14 @@ class MessageAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         # The list shows no text; a message can hold 100,000 characters.
         return super().get_queryset(request).defer("content", "content_html")
+
+    def changelist_view(self, request, extra_context=None):
+        """Add the per-model rating counts of the listed (filtered) messages above the list."""
+        response = super().changelist_view(request, extra_context)
+        context = getattr(response, "context_data", None)
+        if context and "cl" in context:
+            context["feedback_by_model"] = feedback_by_model(context["cl"].queryset)
+        return response
 
     def has_add_permission(self, request):
         return False

@@ -10,6 +10,7 @@ METADATA_MAX_KEY_CHARS = 64
 METADATA_MAX_VALUE_CHARS = 512
 TITLE_MAX_CHARS = 200
 PREVIEW_MAX_CHARS = 200
+FEEDBACK_COMMENT_MAX_CHARS = 2000
 
 
 class ConversationQuerySet(models.QuerySet):
@@ -97,6 +98,10 @@ class Message(models.Model):
         INCOMPLETE = "incomplete"
         FAILED = "failed"
 
+    class Rating(models.TextChoices):
+        UP = "up", "Good response"
+        DOWN = "down", "Bad response"
+
     public_id = models.CharField(max_length=64, unique=True, default=new_message_id, editable=False)
     conversation = models.ForeignKey(
         Conversation, on_delete=models.DB_CASCADE, related_name="messages"
@@ -123,12 +128,23 @@ class Message(models.Model):
     client_id = models.CharField(max_length=64, null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
+    # The owner's rating of a reply, on the row: only the owner reaches a message, so one
+    # rating per message, and every read of a message (thread, stream, export) has it free.
+    feedback_rating = models.CharField(max_length=4, choices=Rating, blank=True)
+    feedback_comment = models.TextField(blank=True)
+    feedback_at = models.DateTimeField(null=True, blank=True)
 
     objects = MessageQuerySet.as_manager()
 
     class Meta:
         indexes = [
             models.Index(fields=["conversation", "parent"], name="msg_tree_idx"),
+            # Small: only rated replies; the admin's per-model counts read this alone.
+            models.Index(
+                fields=["model", "feedback_rating"],
+                condition=~Q(feedback_rating=""),
+                name="msg_feedback_idx",
+            ),
         ]
         constraints = [
             # One generation at a time per conversation, enforced by the database.

@@ -13,6 +13,7 @@ from django.utils import timezone
 from conversations import engine, selectors
 from conversations.counters import KEEP, apply_counters, conversation_counters_update
 from conversations.models import (
+    FEEDBACK_COMMENT_MAX_CHARS,
     METADATA_MAX_KEY_CHARS,
     METADATA_MAX_KEYS,
     METADATA_MAX_VALUE_CHARS,
@@ -53,6 +54,12 @@ class ConversationFull(ConversationError):
 class MessageTooLong(ConversationError):
     status_code = 413
     code = "message_too_long"
+
+
+class FeedbackRefused(ConversationError):
+    """A rating that is not up/down, or one given to anything but a finished reply."""
+
+    code = "invalid_feedback"
 
 
 @dataclass(frozen=True)
@@ -263,6 +270,10 @@ class NewMessage:
     updated_at: datetime | None = None
     # HTML already rendered from `content` at RENDER_VERSION (a copy); None renders it here.
     content_html: str | None = None
+    # Carried by an import only; a new reply has none.
+    feedback_rating: str = ""
+    feedback_comment: str = ""
+    feedback_at: datetime | None = None
 
 
 def _stored_html(item: NewMessage) -> tuple[str, int]:
@@ -362,6 +373,9 @@ def message_chain_append(
                 client_id=item.client_id,
                 created_at=item.created_at or stamp,
                 updated_at=item.updated_at or item.created_at or stamp,
+                feedback_rating=item.feedback_rating,
+                feedback_comment=item.feedback_comment,
+                feedback_at=item.feedback_at,
             )
         )
     if parents is None:
@@ -737,3 +751,31 @@ def conversation_copy_messages(
             now=timezone.now(),
         )
     return conversation
+
+
+def message_feedback_set(
+    *, user, message: Message, rating: str | None, comment: str = ""
+) -> Message:
+    """Rate a finished reply "up" or "down" with an optional comment; None or "" clears both.
+
+    Only the conversation's owner reaches a message, so the rating lives on the row. It is
+    not a new message: a locked or closed conversation can still be rated. One UPDATE.
+    """
+    if message.conversation.owner_id != user.pk:
+        raise FeedbackRefused("No such message.", param="message")
+    if message.role != Message.Role.ASSISTANT or message.status == Message.Status.IN_PROGRESS:
+        raise FeedbackRefused(
+            "Only a finished reply of the assistant can be rated.", param="message"
+        )
+    if rating in (None, ""):
+        rating, comment = "", ""
+    elif rating not in Message.Rating.values:
+        raise FeedbackRefused('The rating is "up" or "down".', param="rating")
+    comment = clean_text(
+        comment or "", field="comment", max_chars=FEEDBACK_COMMENT_MAX_CHARS, allow_empty=True
+    ).strip()
+    message.feedback_rating = rating
+    message.feedback_comment = comment
+    message.feedback_at = timezone.now() if rating else None
+    message.save(update_fields=["feedback_rating", "feedback_comment", "feedback_at"])
+    return message

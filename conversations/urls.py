@@ -19,4 +19,5 @@ urlpatterns = [
     path("m/<str:message_id>/edit/", views.edit, name="message-edit"),
     path("m/<str:message_id>/switch/", views.switch_branch, name="message-switch"),
     path("m/<str:message_id>/branch/", views.branch_new_chat, name="message-branch"),
+    path("m/<str:message_id>/feedback/", views.message_feedback, name="message-feedback"),
 ]

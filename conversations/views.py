@@ -540,3 +540,35 @@ def delete(request: HtmxHttpRequest, public_id: str) -> HttpResponse:
     if was_open:
         return HttpResponseClientRedirect(reverse("home"))
     return _render_sidebar(request)
+
+
+# --- Feedback on replies ------------------------------------------------------------------
+
+
+@require_POST
+@login_required
+def message_feedback(request: HtmxHttpRequest, message_id: str) -> HttpResponse:
+    """Rate a reply up or down (rating="" clears it) or comment on it; swaps only its feedback.
+
+    The thumbs send only `rating`, so changing it keeps the comment; the comment form sends both.
+    """
+    message = selectors.message_get_for_user(user=request.user, public_id=message_id)
+    error, status = "", 200
+    try:
+        throttle_check(user=request.user, scope="write")
+        services.message_feedback_set(
+            user=request.user,
+            message=message,
+            rating=request.POST.get("rating", ""),
+            comment=request.POST.get("comment", message.feedback_comment),
+        )
+    except (services.ConversationError, ValidationError, RateLimited) as exc:
+        error, status = error_text(exc), _error_status(exc)
+        message.refresh_from_db(fields=["feedback_rating", "feedback_comment", "feedback_at"])
+    if not is_partial(request):
+        if error:
+            flash.error(request, error)
+        url = reverse("conversation", args=[message.conversation.public_id])
+        return redirect(f"{url}#message-{message.public_id}")
+    context = {"message": message, "feedback_error": error}
+    return render(request, "conversations/_message.html#feedback", context, status=status)

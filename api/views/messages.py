@@ -1,4 +1,4 @@
-"""/api messages: send, stop, get, delete, edit, regenerate, continue, siblings, branch."""
+"""/api messages: send, stop, get, delete, edit, regenerate, continue, siblings, branch, feedback."""
 
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import status
@@ -10,6 +10,7 @@ from api.schema import (
     CONVERSATION_RESPONSE_EXAMPLE,
     MESSAGE_RESPONSE_EXAMPLE,
     MSG_ID_2,
+    RATED_REPLY_EXAMPLE,
     REPLY_EXAMPLE,
     SEND_RESPONSE_EXAMPLE,
     USER_MESSAGE_EXAMPLE,
@@ -17,6 +18,7 @@ from api.schema import (
 )
 from api.serializers import (
     ConversationOut,
+    FeedbackIn,
     MessageOut,
     RegenerateIn,
     SendIn,
@@ -237,3 +239,41 @@ class MessageBranchView(APIView):
         message = selectors.message_get_for_user(user=request.user, public_id=public_id)
         conversation = services.conversation_branch(message=message, user=request.user)
         return Response(ConversationOut(conversation).data, status=status.HTTP_201_CREATED)
+
+
+class MessageFeedbackView(APIView):
+    @extend_schema(
+        operation_id="messages_feedback_set",
+        summary="Rate a finished reply up or down, with an optional comment",
+        description="Replaces the reply's rating and comment (an omitted comment is empty).",
+        request=FeedbackIn,
+        responses={200: MessageOut, **error_responses(400, 404, 429)},
+        examples=[
+            OpenApiExample(
+                "Rate down",
+                value={"rating": "down", "comment": "The tram line is wrong."},
+                request_only=True,
+            ),
+            OpenApiExample("Rated", value=RATED_REPLY_EXAMPLE, response_only=True),
+        ],
+    )
+    def put(self, request, public_id):
+        message = selectors.message_get_for_user(user=request.user, public_id=public_id)
+        data = parse(FeedbackIn, request.data)
+        services.message_feedback_set(
+            user=request.user,
+            message=message,
+            rating=data["rating"],
+            comment=data.get("comment", ""),
+        )
+        return Response(MessageOut(message).data)
+
+    @extend_schema(
+        operation_id="messages_feedback_clear",
+        summary="Clear the rating and comment of a reply",
+        responses={204: None, **error_responses(400, 404, 429)},
+    )
+    def delete(self, request, public_id):
+        message = selectors.message_get_for_user(user=request.user, public_id=public_id)
+        services.message_feedback_set(user=request.user, message=message, rating=None)
+        return Response(status=status.HTTP_204_NO_CONTENT)

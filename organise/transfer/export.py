@@ -32,6 +32,9 @@ MESSAGE_FIELDS = (
     "output_tokens",
     "created_at",
     "updated_at",
+    "feedback_rating",
+    "feedback_comment",
+    "feedback_at",
 )
 
 
@@ -56,6 +59,18 @@ def _message_dict(row: dict) -> dict:
         "output_tokens": row["output_tokens"],
         "created_at": _iso(row["created_at"]),
         "updated_at": _iso(row["updated_at"]),
+        "feedback": _feedback_dict(row),
+    }
+
+
+def _feedback_dict(row: dict) -> dict | None:
+    """Return the owner's rating of a reply as the API shows it, or None."""
+    if not row["feedback_rating"]:
+        return None
+    return {
+        "rating": row["feedback_rating"],
+        "comment": row["feedback_comment"],
+        "updated_at": _iso(row["feedback_at"]),
     }
 
 

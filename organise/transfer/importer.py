@@ -16,9 +16,15 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, transaction
 
-from conversations.models import TITLE_MAX_CHARS, Conversation, Message
+from conversations.models import (
+    FEEDBACK_COMMENT_MAX_CHARS,
+    TITLE_MAX_CHARS,
+    Conversation,
+    Message,
+)
 from conversations.services import NewMessage, message_chain_append, validate_metadata
 from core import events
+from core.text import invalid_char_message
 from organise.transfer import export
 from organise.transfer.chatgpt import chatgpt_conversation, label
 from organise.transfer.tree import ImportedConversation, ImportedMessage, Malformed
@@ -119,6 +125,22 @@ def _time(value, name: str, field_name: str) -> datetime | None:
     return parsed
 
 
+def _feedback(row: dict, name: str) -> tuple[str, str, datetime | None] | None:
+    """Return a reply's (rating, comment, time) from an export row; anything odd is dropped."""
+    feedback = row.get("feedback")
+    if (
+        row.get("role") != Message.Role.ASSISTANT
+        or not isinstance(feedback, dict)
+        or feedback.get("rating") not in Message.Rating.values
+    ):
+        return None
+    comment = feedback.get("comment")
+    if not isinstance(comment, str) or invalid_char_message(comment) is not None:
+        comment = ""
+    comment = comment.strip()[:FEEDBACK_COMMENT_MAX_CHARS]
+    return feedback["rating"], comment, _time(feedback.get("updated_at"), name, "feedback time")
+
+
 def native_conversation(raw: dict) -> ImportedConversation:
     """Turn one of our own export documents into a tree; raise Malformed if it is broken."""
     name = label(raw)
@@ -158,6 +180,7 @@ def native_conversation(raw: dict) -> ImportedConversation:
                 updated_at=_time(row.get("updated_at"), name, "updated_at"),
                 input_tokens=max(int(row.get("input_tokens") or 0), 0),
                 output_tokens=max(int(row.get("output_tokens") or 0), 0),
+                feedback=_feedback(row, name),
             )
         )
     metadata = raw.get("metadata") or {}
@@ -211,6 +234,14 @@ def _project_for(user, spec: dict | None, cache: dict[str, Project]) -> Project 
     return cache[title]
 
 
+def _feedback_fields(item: ImportedMessage) -> dict:
+    if item.feedback is None:
+        return {}
+    rating, comment, at = item.feedback
+    at = at or item.updated_at or item.created_at
+    return {"feedback_rating": rating, "feedback_comment": comment, "feedback_at": at}
+
+
 def conversation_import(
     *, user, imported: ImportedConversation, project: Project | None = None
 ) -> Conversation:
@@ -251,6 +282,7 @@ def conversation_import(
                     call_id=item.key[:100],
                     created_at=item.created_at,
                     updated_at=item.updated_at or item.created_at,
+                    **_feedback_fields(item),
                 )
                 for item in imported.messages
             ],

@@ -25,6 +25,8 @@ class ImportedMessage:
     updated_at: datetime | None = None
     input_tokens: int = 0
     output_tokens: int = 0
+    # (rating, comment, rated at) of a reply; only our own format carries it.
+    feedback: tuple[str, str, datetime | None] | None = None
 
     def with_keys(
         self, *, key: str, parent_key: str | None, default_time: datetime

@@ -157,7 +157,7 @@ def test_retrieve_shows_the_active_branch_oldest_first(api, owner):
         "id": q1.public_id, "role": "user", "content": "one", "status": "completed",
         "status_reason": "", "model": "", "input_tokens": 0, "output_tokens": 0,
         "created_at": body["messages"][0]["created_at"],
-        "updated_at": body["messages"][0]["updated_at"],
+        "updated_at": body["messages"][0]["updated_at"], "feedback": None,
     }  # fmt: skip
     assert body["has_older"] is False
     assert body["older_before"] is None

@@ -19,6 +19,8 @@ OBJECT_ROUTES = [
     ("post", "/api/messages/{reply}/continue/", None, 409),
     ("get", "/api/messages/{reply}/siblings/", None, 200),
     ("post", "/api/messages/{reply}/branch/", None, 201),
+    ("put", "/api/messages/{reply}/feedback/", {"rating": "up"}, 200),
+    ("delete", "/api/messages/{reply}/feedback/", None, 204),
     ("get", "/api/projects/{project}/", None, 200),
     ("patch", "/api/projects/{project}/", {"title": "Trips"}, 200),
     ("delete", "/api/projects/{project}/", None, 204),

@@ -22,6 +22,7 @@ CONVERSATION_VIEWS = [
     ("post", "/m/{reply}/regenerate/", {}),
     ("post", "/m/{question}/edit/", {"content": "Edited"}),
     ("post", "/m/{reply}/switch/", {"direction": "prev"}),
+    ("post", "/m/{reply}/feedback/", {"rating": "up"}),
 ]
 APP_PAGES = ["/", "/sidebar/", "/archived/", "/sidebar/?archived=1"]
 
