@@ -1,12 +1,11 @@
 """Template helpers for the chat UI: the markdown filter and the configured models."""
 
-import re
-
 from django import template
 from django.conf import settings
 from django.utils.safestring import SafeString
 
 from conversations.rendering import render_markdown
+from core.text import plain_text
 
 register = template.Library()
 
@@ -17,13 +16,10 @@ def markdown_filter(text: str) -> SafeString:
     return render_markdown(text or "")
 
 
-_MARKUP = re.compile(r"[#*`>~\[]+|\]\([^)]*\)")
-
-
 @register.filter
 def plain(text: str) -> str:
     """Return markdown text without its markup characters (for one-line previews)."""
-    return " ".join(_MARKUP.sub("", text or "").replace("|", " ").split())
+    return plain_text(text)
 
 
 @register.filter
