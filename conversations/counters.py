@@ -6,12 +6,15 @@ transaction of the write that changes them.
 
 from conversations.models import PREVIEW_MAX_CHARS, Conversation, Message
 from core import events
-from core.text import shorten
+from core.text import plain_text, shorten
 
 
 def make_preview(text: str) -> str:
-    """Return the first line of text, shortened for the sidebar."""
-    return shorten(text, PREVIEW_MAX_CHARS)
+    """Return the text as plain words on one line, shortened for the sidebar and project page.
+
+    Stored plain, so no list or API answer has to strip markdown on read.
+    """
+    return shorten(plain_text(text), PREVIEW_MAX_CHARS)
 
 
 KEEP = object()

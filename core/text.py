@@ -74,3 +74,11 @@ def clean_metadata(
 def shorten(text: str, limit: int) -> str:
     """Return text on one line, cut to `limit` characters with "…" when longer."""
     return Truncator(" ".join(text.split())).chars(limit, truncate="…")
+
+
+_MARKUP = re.compile(r"[#*`>~\[]+|\]\([^)]*\)")
+
+
+def plain_text(text: str) -> str:
+    """Return markdown text on one line without its markup characters (for previews)."""
+    return " ".join(_MARKUP.sub("", text or "").replace("|", " ").split())

@@ -67,13 +67,14 @@
   // --- Composer ----------------------------------------------------------------------------
   function composer() { return $("#composer"); }
 
-  // Browsers with `field-sizing` grow the box in CSS; others get a height here. (An inline
-  // style on an element with an id would trip the CSP when htmx settles a swap.)
+  // Browsers with `field-sizing` grow the box in CSS; others get more rows here. Not an inline
+  // height: htmx copies a style attribute while it settles a swap, which the CSP refuses.
   const cssSizing = window.CSS && CSS.supports("field-sizing", "content");
   function autosize(area) {
     if (cssSizing) return;
-    area.style.height = "auto";
-    area.style.height = Math.min(area.scrollHeight, 240) + "px";
+    area.rows = 1;
+    const line = parseFloat(getComputedStyle(area).lineHeight) || 22;
+    area.rows = Math.max(1, Math.min(10, Math.round((area.scrollHeight - 8) / line)));
   }
 
   function syncGenerating() {
@@ -90,6 +91,8 @@
     // One id per draft: a retried send of the same text creates nothing new.
     if (field && !field.value) field.value = uuid();
     stickToBottom = true;
+    // A flash ("Welcome, …") sits over the chat title; the first send is when it has been read.
+    $$(".flash").forEach((flash) => flash.remove());
   }, true);
 
   document.addEventListener("input", (event) => {
@@ -173,6 +176,21 @@
     if (target.closest("[data-sidebar-toggle]")) toggleSidebar();
     else if (target.closest("[data-sidebar-close]")) closeSidebar();
   });
+
+  document.addEventListener("toggle", (event) => {
+    const section = event.target;
+    if (!(section instanceof HTMLDetailsElement)) return;
+    // An open edit box hides its pencil, so the focus moves into the box.
+    if (section.open && section.matches("[data-edit]")) {
+      const area = $("textarea", section);
+      if (area) area.focus();
+    }
+    // A section the user folds or unfolds stays that way on the next page (the server reads it).
+    if (section.dataset.remember) {
+      const state = section.open ? "open" : "closed";
+      document.cookie = `${section.dataset.remember}=${state}; path=/; max-age=31536000; SameSite=Lax`;
+    }
+  }, true);
 
   document.addEventListener("toggle", (event) => {
     const menu = event.target;
@@ -311,9 +329,22 @@
   const tails = new WeakMap();
 
   document.addEventListener("htmx:oobBeforeSwap", (event) => {
-    // A late streaming frame must not turn a finished reply back into a running one.
+    // New messages come from the send response and the websocket: the second copy is dropped.
+    // A new branch replaces the message it branches from and everything after it.
     const current = event.detail.target;
     const incoming = event.detail.fragment && event.detail.fragment.firstElementChild;
+    const batch = event.detail.fragment;
+    if (batch && batch.matches && batch.matches("[data-append-once]")) {
+      const replaced = batch.dataset.replaces && document.getElementById(batch.dataset.replaces);
+      if ((incoming && document.getElementById(incoming.id)) || (batch.dataset.replaces && !replaced)) {
+        event.detail.shouldSwap = false;
+      } else if (replaced) {
+        while (replaced.nextElementSibling) replaced.nextElementSibling.remove();
+        replaced.remove();
+      }
+      return;
+    }
+    // A late streaming frame must not turn a finished reply back into a running one.
     if (current && incoming && current.matches("article.message") &&
         isFinal(current) && !isFinal(incoming)) {
       event.detail.shouldSwap = false;

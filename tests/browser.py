@@ -6,6 +6,7 @@ Tests create what they need through the browser (sign-up) or `e2e_server.manage(
 """
 
 import os
+import re
 import secrets
 import shutil
 import socket
@@ -175,6 +176,44 @@ def context(browser, e2e_server):
     ctx.set_default_timeout(10_000)
     yield ctx
     ctx.close()
+
+
+class ConsoleProblems(list):
+    """Console errors and warnings and uncaught exceptions, minus those a test said it causes."""
+
+    def __init__(self):
+        super().__init__()
+        self.allowed: list[re.Pattern] = []
+
+    def allow(self, *patterns: str) -> None:
+        """Expect messages matching these regexes (a test that provokes an error response)."""
+        self.allowed += [re.compile(pattern) for pattern in patterns]
+
+    def add(self, text: str) -> None:
+        self.append(text)
+
+    def unexpected(self) -> list[str]:
+        return [text for text in self if not any(p.search(text) for p in self.allowed)]
+
+
+@pytest.fixture
+def console_problems(context) -> ConsoleProblems:
+    """Every console error or warning and uncaught exception of the context's pages, in order.
+
+    Normal use of the app logs nothing: htmx logs each aborted request, each error response
+    and each out-of-band swap without a target as an error, and Chromium each CSP violation
+    and each failed resource.
+    """
+    problems = ConsoleProblems()
+
+    def on_console(message) -> None:
+        if message.type in ("error", "warning"):
+            where = message.location.get("url", "")
+            problems.add(f"console.{message.type}: {message.text} ({where})")
+
+    context.on("console", on_console)
+    context.on("weberror", lambda error: problems.add(f"pageerror: {error.error}"))
+    return problems
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""/api messages: send, stop, get, delete, edit, regenerate, continue, siblings, branch, feedback."""
+"""/api messages: send, stop, get, delete, edit, regenerate, continue, siblings, branch,
+feedback."""
 
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import status

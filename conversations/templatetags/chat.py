@@ -1,13 +1,12 @@
 """Template helpers for the chat UI: the markdown filter and the configured models."""
 
-import re
-
 from django import template
 from django.conf import settings
 from django.utils.safestring import SafeString, mark_safe
 
 from conversations.rendering import RENDER_VERSION, render_markdown
 from conversations.selectors import message_continuable
+from core.text import plain_text
 
 register = template.Library()
 
@@ -30,13 +29,10 @@ def message_html(message) -> SafeString:
     return render_markdown(message.content or "")
 
 
-_MARKUP = re.compile(r"[#*`>~\[]+|\]\([^)]*\)")
-
-
 @register.filter
 def plain(text: str) -> str:
     """Return markdown text without its markup characters (for one-line previews)."""
-    return " ".join(_MARKUP.sub("", text or "").replace("|", " ").split())
+    return plain_text(text)
 
 
 @register.filter

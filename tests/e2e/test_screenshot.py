@@ -51,3 +51,31 @@ def test_main_screen_screenshot(signed_in_page, tmp_path):
     page.screenshot(path=str(folder / "screenshot.png"))
     assert (folder / "screenshot.png").stat().st_size > 10_000
     assert page.js_errors == []
+
+
+def test_changed_screens_screenshots(signed_in_page, e2e_server, tmp_path):
+    """The sidebar with projects open, a chat, a project page and the API keys on a phone."""
+    from tests.e2e.test_first_visit import PHONE, create_key, seed
+
+    page = signed_in_page
+    folder = DOCS if os.environ.get("UPDATE_SCREENSHOT") else tmp_path
+    send(page, "Plan a weekend in Lisbon")
+    expect(page.locator("#chat-title")).to_have_text("Plan a weekend in Lisbon")
+    page.mouse.move(5, 5)
+    page.screenshot(path=str(folder / "chat.png"))
+    first, _ = seed(e2e_server, page)
+    page.goto("/")
+    page.locator("details.sidebar-projects summary").click()
+    expect(page.get_by_role("link", name="New project")).to_be_visible()
+    page.mouse.move(5, 5)
+    page.screenshot(path=str(folder / "sidebar.png"))
+    page.goto(f"/projects/{first}/")
+    expect(page.get_by_role("region", name="Instructions")).to_be_visible()
+    page.screenshot(path=str(folder / "project.png"))
+    page.set_viewport_size(PHONE)
+    create_key(page, "phone")
+    create_key(page, "laptop")
+    page.screenshot(path=str(folder / "phone-keys.png"))
+    for name in ("chat", "sidebar", "project", "phone-keys"):
+        assert (folder / f"{name}.png").stat().st_size > 10_000, name
+    assert page.js_errors == []

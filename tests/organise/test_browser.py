@@ -75,6 +75,7 @@ def test_create_project_and_move_a_conversation_into_it(signed_in_page, e2e_serv
     dialog.get_by_label("Project").select_option(label="Wildlife")
     dialog.get_by_role("button", name="Move").click()
     projects = page.locator(".sidebar-projects")
+    projects.locator("summary").filter(has_text="Projects").click()  # folded by default
     expect(projects.get_by_role("link", name="Topic 2")).to_be_visible()
     projects.get_by_role("link", name="Wildlife").click()
     expect(page.get_by_role("heading", name="Today")).to_be_visible()

@@ -162,7 +162,7 @@ def test_shared_links_lists_the_users_links(owner_client, owner, outsider, chat)
     assert response.status_code == 200
     html = response.text
     assert "Trip to Lisbon" in html
-    assert "<td>7</td>" in html
+    assert '<td data-label="Views">7</td>' in html
     assert "Revoked" in html
     assert f"/s/{live.token}/" in html
     assert reverse("share-revoke", args=[live.token]) in html
