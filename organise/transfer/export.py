@@ -168,6 +168,9 @@ _ROW_FIELDS = (
     "output_tokens",
     "created_at",
     "updated_at",
+    "feedback_rating",
+    "feedback_comment",
+    "feedback_at",
 )
 
 
@@ -245,6 +248,15 @@ def _documents(conversations: list[Conversation], rows: Iterator[tuple]) -> Iter
                 "output_tokens": output_tokens,
                 "created_at": _db_iso(created_at),
                 "updated_at": _db_iso(updated_at),
+                "feedback": (
+                    {
+                        "rating": rating,
+                        "comment": comment,
+                        "updated_at": _db_iso(rated_at) if rated_at is not None else None,
+                    }
+                    if rating
+                    else None
+                ),
             }
             for (
                 _conversation_pk,
@@ -260,6 +272,9 @@ def _documents(conversations: list[Conversation], rows: Iterator[tuple]) -> Iter
                 output_tokens,
                 created_at,
                 updated_at,
+                rating,
+                comment,
+                rated_at,
             ) in own
         ]
         current = public_ids.get(conversation.current_message_id)

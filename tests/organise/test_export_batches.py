@@ -44,6 +44,10 @@ def world(owner, outsider) -> list[Conversation]:
                 input_tokens=m * 10,
                 output_tokens=m,
                 created_at=start + timedelta(minutes=m),
+                # Rated replies: the feedback rides along in the document.
+                feedback_rating="up" if m == 1 else "",
+                feedback_comment="Spot on" if m == 1 and n % 2 else "",
+                feedback_at=start if m == 1 else None,
             )
         if leaf is not None and n == 5:
             # A branch: a second reply to the last question, left inactive.
@@ -60,6 +64,8 @@ def test_documents_are_exactly_what_the_old_export_wrote(owner, outsider, batch_
     new = list(user_conversation_documents(user=owner, batch_size=batch_size))
     assert new == list(legacy_user_conversation_documents(user=owner))
     assert [len(d["messages"]) for d in new] == [0, 2, 4, 6, 0, 2 + 1, 4]
+    rated = [m["feedback"] for d in new for m in d["messages"] if m["feedback"]]
+    assert rated and {f["rating"] for f in rated} == {"up"}
 
 
 def test_the_zip_holds_the_same_bytes_as_before(owner, outsider):
