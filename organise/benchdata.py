@@ -136,6 +136,9 @@ MESSAGE_COLUMNS = (
     "client_id",
     "created_at",
     "updated_at",
+    "feedback_rating",
+    "feedback_comment",
+    "feedback_at",
 )
 
 
@@ -274,6 +277,9 @@ class RowMaker:
                     None,
                     stamp,
                     stamp,
+                    "",
+                    "",
+                    None,
                 )
             )
             parent_id = message_id

@@ -87,6 +87,12 @@ def _drop_postgres_database(url: str, name: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
+# Run a browser test at both sizes: take `size` and call page.set_viewport_size(size).
+both_sizes = pytest.mark.parametrize("size", [DESKTOP, PHONE], ids=["desktop", "phone"])
+
+
 @pytest.fixture(scope="session")
 def e2e_server():
     """Start daphne on a free port with a freshly migrated database; stop it at the end."""

@@ -4,11 +4,14 @@ import re
 
 from playwright.sync_api import expect
 
+from tests.browser import both_sizes
 from tests.e2e.test_chat_flow import REPLY, send
 
 
-def test_branch_in_new_chat_opens_a_copy(signed_in_page):
+@both_sizes
+def test_branch_in_new_chat_opens_a_copy(signed_in_page, size):
     page = signed_in_page
+    page.set_viewport_size(size)
     send(page, "Branch me somewhere")
     page.wait_for_url(re.compile(r"/c/conv_[0-9a-f]+/$"))
     original = page.url

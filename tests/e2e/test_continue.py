@@ -2,6 +2,7 @@
 
 from playwright.sync_api import expect
 
+from tests.browser import both_sizes
 from tests.e2e.test_chat_flow import REPLY
 
 
@@ -11,8 +12,10 @@ def body_length(page, selector: str) -> int:
     )
 
 
-def test_continue_grows_the_stopped_reply_in_the_same_message(signed_in_page):
+@both_sizes
+def test_continue_grows_the_stopped_reply_in_the_same_message(signed_in_page, size):
     page = signed_in_page
+    page.set_viewport_size(size)
     page.get_by_role("textbox", name="Message").fill("Explain sourdough starters to me")
     page.get_by_role("button", name="Send").click()
     page.wait_for_function(

@@ -4,11 +4,14 @@ import re
 
 from playwright.sync_api import expect
 
+from tests.browser import both_sizes
 from tests.e2e.test_chat_flow import REPLY, send
 
 
-def test_token_total_and_usage_label_update_live(signed_in_page):
+@both_sizes
+def test_token_total_and_usage_label_update_live(signed_in_page, size):
     page = signed_in_page
+    page.set_viewport_size(size)
     send(page, "Count my tokens please")
     page.wait_for_url(re.compile(r"/c/conv_[0-9a-f]+/$"))
     total = page.locator("#token-total")

@@ -4,11 +4,14 @@ import re
 
 from playwright.sync_api import expect
 
+from tests.browser import both_sizes
 from tests.e2e.test_chat_flow import REPLY, send
 
 
-def test_rate_a_reply_then_change_it_with_a_comment(signed_in_page):
+@both_sizes
+def test_rate_a_reply_then_change_it_with_a_comment(signed_in_page, size):
     page = signed_in_page
+    page.set_viewport_size(size)
     send(page, "Rate this answer")
     page.wait_for_url(re.compile(r"/c/conv_[0-9a-f]+/$"))
     reply = page.locator(REPLY).last

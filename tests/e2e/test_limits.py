@@ -2,6 +2,7 @@
 
 from playwright.sync_api import expect
 
+from tests.browser import both_sizes
 from tests.e2e.test_chat_flow import REPLY, send
 
 
@@ -20,12 +21,14 @@ def spend_generation_limit(page) -> int:
     raise AssertionError("the generation limit never refused a send")
 
 
+@both_sizes
 def test_a_send_over_the_limit_is_refused_in_place_keeping_the_text(
-    signed_in_page, console_problems
+    signed_in_page, console_problems, size
 ):
     # The 429s are provoked on purpose; the browser and htmx both log them.
     console_problems.allow(r"status of 429", r"Error Code 429 from /")
     page = signed_in_page
+    page.set_viewport_size(size)
     send(page, "The one reply this test sends")
     assert spend_generation_limit(page) <= 20
 

@@ -5,7 +5,7 @@ import secrets
 
 from playwright.sync_api import expect
 
-from tests.browser import PASSWORD
+from tests.browser import PASSWORD, PHONE
 from tests.e2e.test_chat_flow import send
 
 
@@ -27,6 +27,7 @@ def test_second_tab_sees_a_lock_then_a_close_live(signed_in_page, context, brows
     page.wait_for_url(re.compile(r"/c/conv_[0-9a-f]+/$"))
     public_id = re.search(r"/c/(conv_[0-9a-f]+)/$", page.url).group(1)
     second = context.new_page()
+    second.set_viewport_size(PHONE)  # the second tab is a phone: the composer's states there too
     second.goto(page.url)
     tabs = [page, second]
     for tab in tabs:

@@ -231,7 +231,7 @@ async def test_a_socket_that_saw_the_reply_end_streams_it_again(
 
     # First the running copy takes the ended one's place, showing the stored text.
     started = frames[0]
-    assert f'hx-swap-oob="outerHTML:#message-{reply.public_id}"' in started
+    assert f'data-replaces="message-{reply.public_id}"' in started
     assert 'data-status="in_progress"' in started and "Paragraph 1 tells" in started
     streamed, final = frames[1:-1], frames[-1]
     assert streamed, "the continued reply streamed no frame"
