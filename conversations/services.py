@@ -1,5 +1,7 @@
 """Writes to conversations and messages; every door (HTML, DRF, /v1, websocket) calls these."""
 
+import logging
+import time
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -25,6 +27,8 @@ from conversations.rendering import RENDER_VERSION, message_html
 from core import events
 from core.errors import DomainError
 from core.text import clean_metadata, clean_text
+
+logger = logging.getLogger(__name__)
 
 MESSAGE_BATCH_SIZE = 500
 
@@ -503,12 +507,21 @@ def _existing_turn(conversation: Conversation, client_id: str | None) -> SendRes
     return SendResult(existing, reply, created=False)
 
 
+# How long Stop waits for an engine in another process to obey before ending the reply
+# itself: a live engine ends it within milliseconds; one whose process just died never will
+# (its heartbeat key can outlive it by GENERATION_HEARTBEAT_TTL).
+STOP_CONFIRM_SECONDS = 0.6
+
+
 def message_stop(*, message: Message, reason: str = "") -> Message:
     """Stop the reply being generated; the text streamed so far is kept (status `stopped`).
 
-    The engine running it, in whichever process, is told to stop; with no engine alive the
-    row is marked stopped here. `reason` is the reply's status line (default: stopped by the
-    user); a moderator's lock or close passes its own.
+    The engine running it, in whichever process, is told to stop; with no engine alive, or
+    one in another process that has not obeyed within STOP_CONFIRM_SECONDS, the row is marked
+    stopped here, so Stop takes effect within a second even just after a process died (an
+    engine that was only slow and ends later keeps its longer text, see engine.store).
+    `reason` is the reply's status line (default: stopped by the user); a moderator's lock or
+    close passes its own.
     """
     from django.core.cache import cache
 
@@ -516,36 +529,47 @@ def message_stop(*, message: Message, reason: str = "") -> Message:
         reply = Message.objects.select_for_update().get(pk=message.pk)
         if reply.status != Message.Status.IN_PROGRESS:
             return reply
-        conversation = Conversation.objects.only("public_id").get(pk=reply.conversation_id)
-        if engine.is_running(reply.pk):
-            # Seen by the engine at its next flush even if the event below is lost.
-            # The flag carries the status line, so a lost event still stops with the reason.
-            cache.set(
-                engine.stop_key(reply.pk),
-                reason or engine.STOPPED_REASON,
-                timeout=settings.GENERATION_TIMEOUT * 2 + 60,
-            )
-            events.generation_stop(message_public_id=reply.public_id, reason=reason)
+        if not engine.is_running(reply.pk):
+            return _reply_stop_here(reply, reason)
+        # Seen by the engine at its next flush even if the event below is lost.
+        # The flag carries the status line, so a lost event still stops with the reason.
+        cache.set(
+            engine.stop_key(reply.pk),
+            reason or engine.STOPPED_REASON,
+            timeout=settings.GENERATION_TIMEOUT * 2 + 60,
+        )
+        events.generation_stop(message_public_id=reply.public_id, reason=reason)
+    if engine.runs_here(reply.pk) or transaction.get_connection().in_atomic_block:
+        return reply
+    deadline = time.monotonic() + STOP_CONFIRM_SECONDS
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+        if not Message.objects.filter(pk=reply.pk, status=Message.Status.IN_PROGRESS).exists():
+            return Message.objects.get(pk=reply.pk)
+    with transaction.atomic():
+        reply = Message.objects.select_for_update().get(pk=reply.pk)
+        if reply.status != Message.Status.IN_PROGRESS:
             return reply
-        reply.status = Message.Status.STOPPED
-        reply.status_reason = (reason or engine.STOPPED_REASON)[:500]
-        reply.updated_at = timezone.now()
-        reply.content_html = message_html(reply.content)
-        reply.render_version = RENDER_VERSION
-        reply.save(
-            update_fields=[
-                "status",
-                "status_reason",
-                "updated_at",
-                "content_html",
-                "render_version",
-            ]
-        )
-        events.generation_done(
-            conversation_public_id=conversation.public_id,
-            message_public_id=reply.public_id,
-            status=reply.status,
-        )
+        logger.warning("No engine obeyed Stop of %s; stopping it here.", reply.public_id)
+        return _reply_stop_here(reply, reason)
+
+
+def _reply_stop_here(reply: Message, reason: str) -> Message:
+    """Mark an in-progress reply stopped, keeping its text, and tell every tab."""
+    conversation = Conversation.objects.only("public_id").get(pk=reply.conversation_id)
+    reply.status = Message.Status.STOPPED
+    reply.status_reason = (reason or engine.STOPPED_REASON)[:500]
+    reply.updated_at = timezone.now()
+    reply.content_html = message_html(reply.content)
+    reply.render_version = RENDER_VERSION
+    reply.save(
+        update_fields=["status", "status_reason", "updated_at", "content_html", "render_version"]
+    )
+    events.generation_done(
+        conversation_public_id=conversation.public_id,
+        message_public_id=reply.public_id,
+        status=reply.status,
+    )
     return reply
 
 

@@ -18,6 +18,7 @@ from conversations.engine.state import (
     alive_key,
     heartbeat_ttl,
     is_running,
+    runs_here,
     stop_key,
 )
 from conversations.engine.store import (
@@ -41,6 +42,7 @@ __all__ = [
     "is_running",
     "message_render",
     "run_generation",
+    "runs_here",
     "start_generation",
     "stop_key",
     "sweep_at_startup",

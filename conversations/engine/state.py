@@ -63,6 +63,11 @@ def mark_alive(message_id: int) -> None:
     cache.set(alive_key(message_id), os.getpid(), timeout=heartbeat_ttl())
 
 
+def runs_here(message_id: int) -> bool:
+    """Return True if an engine of this process is generating the reply."""
+    return message_id in running
+
+
 def is_running(message_id: int) -> bool:
     """Return True if an engine (in this or another process) is generating the reply."""
     return message_id in running or cache.get(alive_key(message_id)) is not None

@@ -128,6 +128,12 @@ def manage(env: dict, *args: str) -> str:
     return result.stdout
 
 
+class Servers(list):
+    """The servers' host:port addresses, with their processes (to kill one)."""
+
+    processes: list[subprocess.Popen]
+
+
 @pytest.fixture
 def two_servers(shared_env):
     """Start daphne processes A and B; yield their base URLs."""
@@ -146,9 +152,12 @@ def two_servers(shared_env):
         processes.append(process)
         wait_for_port(port, process)
         urls.append(f"127.0.0.1:{port}")
-    yield urls
+    servers = Servers(urls)
+    servers.processes = processes
+    yield servers
     for process in processes:
-        process.terminate()
+        if process.poll() is None:
+            process.terminate()
     for name, process in zip("AB", processes, strict=True):
         try:
             output, _ = process.communicate(timeout=10)
@@ -213,3 +222,63 @@ def test_stream_started_on_one_process_reaches_and_is_stopped_through_another(
     live = [f for f in frames if f'id="message-{reply_id}"' in f]
     assert len(live) >= 3
     assert "Hello A" in frames[0] or any("Hello A" in f for f in frames)
+
+
+def test_stop_after_the_engine_process_was_killed_takes_effect_at_once(
+    shared_env, two_servers, fake_openai
+):
+    """Kill A (SIGKILL) mid-reply; Stop through B ends the reply within a second, text kept."""
+    host_a, host_b = two_servers
+    world = json.loads(manage(shared_env, "shell", "-c", SETUP).strip().splitlines()[-1])
+    conversation = world["conversation"]
+    fake_openai.tokens = [f" chunk{i}" for i in range(2000)]
+    fake_openai.token_delay = 0.01
+
+    def post(host: str, path: str, data: dict) -> requests.Response:
+        session = requests.Session()
+        session.cookies.set("sessionid", world["session"])
+        session.get(f"http://{host}/c/{conversation}/", timeout=10)
+        token = session.cookies.get("csrftoken", "")
+        return session.post(
+            f"http://{host}{path}",
+            data=data | {"csrfmiddlewaretoken": token},
+            headers={"X-CSRFToken": token, "Referer": f"http://{host}/"},
+            timeout=10,
+            allow_redirects=False,
+        )
+
+    import websockets
+
+    async def scenario() -> tuple[str, float]:
+        async with websockets.connect(
+            f"ws://{host_b}/ws/chat/{conversation}/",
+            origin=f"http://{host_b}",
+            additional_headers={"Cookie": f"sessionid={world['session']}"},
+        ) as socket_b:
+            loop = asyncio.get_running_loop()
+            sent = await loop.run_in_executor(
+                None, post, host_a, f"/c/{conversation}/messages/", {"content": "Hello A"}
+            )
+            assert sent.status_code in (200, 302), sent.text[:500]
+            frames = []
+            while sum(" chunk" in f for f in frames) < 5:
+                frames.append(await asyncio.wait_for(socket_b.recv(), 10))
+            reply_id = next(match.group(1) for f in frames if (match := IN_PROGRESS.search(f)))
+            two_servers.processes[0].kill()  # A dies mid-reply: no engine is left to obey Stop
+            await loop.run_in_executor(None, two_servers.processes[0].wait)
+            started = time.monotonic()
+            stopped = await loop.run_in_executor(None, post, host_b, f"/c/{conversation}/stop/", {})
+            assert stopped.status_code in (204, 302), stopped.text[:500]
+            while 'data-status="stopped"' not in frames[-1]:
+                frames.append(await asyncio.wait_for(socket_b.recv(), 10))
+            return reply_id, time.monotonic() - started
+
+    reply_id, latency = asyncio.run(scenario())
+    assert latency < 1, f"Stop took {latency:.2f} s"
+    stored = json.loads(manage(shared_env, "shell", "-c", READ % reply_id).splitlines()[-1])
+    assert stored["status"] == "stopped"
+    assert " chunk4" in stored["content"]  # the text so far is kept
+    # And the conversation takes a new message through B at once.
+    again = post(host_b, f"/c/{conversation}/messages/", {"content": "Still there?"})
+    assert again.status_code in (200, 302), again.text[:500]
+    print(f"Stop after SIGKILL of the engine's process: {latency * 1000:.0f} ms")
