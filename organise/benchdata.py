@@ -25,6 +25,7 @@ from tqdm import tqdm
 
 from conversations.counters import make_preview
 from conversations.models import TITLE_MAX_CHARS, Conversation, Message
+from core import sqlite
 from core.ids import new_conversation_id, new_message_id
 
 BENCH_PASSWORD = "bench"
@@ -418,6 +419,9 @@ def _after_load() -> None:
     with connection.cursor() as cursor:
         for sql in connection.ops.sequence_reset_sql(no_style(), [Conversation, Message]):
             cursor.execute(sql)
+    # SQLite: the statistics its planner needs (connection_created does the same later).
+    sqlite.optimize(connection, analyze=True)
+    with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             # What autovacuum would soon do; the benchmark should not race it.
             for model in (Conversation, Message):
