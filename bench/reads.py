@@ -24,6 +24,7 @@ the targets of issue 12.
 """
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
@@ -149,27 +150,24 @@ def _generate(prefix: str, conversations: int, messages: int, tokens_each=None) 
     A 10,000-message thread's generated usage (each reply counts the whole context as
     input) passes the 32-bit token_count column; the reads measured here do not use it.
     """
+    from unittest import mock
+
     from organise import benchdata
-    from organise.benchdata import MessageRange, bench_data_generate
 
-    if tokens_each is not None:
-        real, benchdata._tokens = benchdata._tokens, lambda text: tokens_each
-    try:
-        _generate_rows(bench_data_generate, MessageRange, prefix, conversations, messages)
-    finally:
-        if tokens_each is not None:
-            benchdata._tokens = real
-
-
-def _generate_rows(bench_data_generate, MessageRange, prefix, conversations, messages) -> None:
-    bench_data_generate(
-        users=1,
-        conversations=conversations,
-        messages=MessageRange(messages, messages),
-        seed=conversations * 31 + messages,
-        prefix=prefix,
-        progress=False,
+    counting = (
+        mock.patch.object(benchdata, "_tokens", lambda text: tokens_each)
+        if tokens_each is not None
+        else contextlib.nullcontext()
     )
+    with counting:
+        benchdata.bench_data_generate(
+            users=1,
+            conversations=conversations,
+            messages=benchdata.MessageRange(messages, messages),
+            seed=conversations * 31 + messages,
+            prefix=prefix,
+            progress=False,
+        )
 
 
 def _time(call, requests: int) -> tuple[float, float]:
