@@ -16,6 +16,7 @@ from django.utils.text import smart_split, unescape_string_literal
 
 from conversations import moderation, services
 from conversations.models import Conversation, Message, ModerationEvent
+from core.converters import is_public_id
 
 # Messages shown per page on a conversation's admin page.
 MESSAGE_PAGE_SIZE = 50
@@ -111,8 +112,18 @@ class ReasonForm(forms.Form):
             self.fields["reason"].help_text = "Optional; kept in the moderation log."
 
 
-class EstimatedCountPaginator(Paginator):
-    """Count an unfiltered PostgreSQL table from the planner's estimate, not a full scan."""
+# A changelist pages at most this deep: page 100 of 100 rows is OFFSET 9,900, still cheap;
+# past that a moderator filters or searches instead of paging through a million rows.
+MAX_PAGES = 100
+
+
+class BoundedPaginator(Paginator):
+    """Never a full COUNT(*) and never a deep OFFSET.
+
+    An unfiltered PostgreSQL table is counted from the planner's estimate; anything else is
+    counted up to the rows MAX_PAGES pages can show (a LIMIT inside the count stops early),
+    and pages past MAX_PAGES do not exist.
+    """
 
     @cached_property
     def count(self):
@@ -127,10 +138,15 @@ class EstimatedCountPaginator(Paginator):
                 row = cursor.fetchone()
             if row and row[0] > 10_000:
                 return row[0]
-        return super().count
+        # Neither order nor annotations matter to a count: the first rows found will do.
+        return queryset.order_by().values("pk")[: self.per_page * MAX_PAGES].count()
+
+    @cached_property
+    def num_pages(self):
+        return min(super().num_pages, MAX_PAGES)
 
 
-class CappedCountPaginator(Paginator):
+class CappedCountPaginator(BoundedPaginator):
     """Count at most SEARCH_COUNT_CAP rows: a search for a common word stops early."""
 
     @cached_property
@@ -177,7 +193,7 @@ class ConversationAdmin(admin.ModelAdmin):
         f"(at most {SEARCH_COUNT_CAP:,} results)."
     )
     ordering = ["-updated_at", "-id"]
-    paginator = EstimatedCountPaginator
+    paginator = BoundedPaginator
     show_full_result_count = False
     fields = [
         "public_id",
@@ -214,7 +230,13 @@ class ConversationAdmin(admin.ModelAdmin):
         )
 
     def get_search_results(self, request, queryset, search_term):
-        """Match every term in the title, owner, an exact public id, or any message's text."""
+        """Match every term in the title, owner, an exact public id, or any message's text.
+
+        A term shaped like a conv_ id is looked up by its unique index alone: OR-ed with the
+        substring matches it would scan every conversation and message.
+        """
+        if is_public_id(search_term.strip(), prefix="conv"):
+            return queryset.filter(public_id=search_term.strip()), False
         for bit in smart_split(search_term):
             if bit[0] in "\"'" and bit[-1] == bit[0]:
                 bit = unescape_string_literal(bit)
@@ -479,11 +501,13 @@ class MessageAdmin(admin.ModelAdmin):
     list_select_related = ["conversation"]
     list_filter = ["role", "status", FeedbackFilter]
     # Exact matches only: a substring search over millions of messages is a full scan.
+    # Exact matches only: a substring search over millions of messages is a full scan.
+    # get_search_results() picks the one indexed column the term can be.
     search_fields = ["=public_id", "=conversation__public_id", "=call_id"]
     search_help_text = "An exact msg_ id, conv_ id or call id."
     raw_id_fields = ["conversation", "parent"]
     ordering = ["-pk"]
-    paginator = EstimatedCountPaginator
+    paginator = BoundedPaginator
     show_full_result_count = False
 
     def get_queryset(self, request):
@@ -497,6 +521,17 @@ class MessageAdmin(admin.ModelAdmin):
         if context and "cl" in context:
             context["feedback_by_model"] = feedback_by_model(context["cl"].queryset)
         return response
+
+    def get_search_results(self, request, queryset, search_term):
+        """Match one exact id by the index of its kind, never an OR across three columns."""
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        if is_public_id(term, prefix="msg"):
+            return queryset.filter(public_id=term), False
+        if is_public_id(term, prefix="conv"):
+            return queryset.filter(conversation__public_id=term), False
+        return queryset.filter(call_id=term), False
 
     def has_add_permission(self, request):
         return False
@@ -524,6 +559,7 @@ class ModerationEventAdmin(admin.ModelAdmin):
     list_filter = ["action", ("created_at", admin.DateFieldListFilter)]
     search_fields = ["=conversation_public_id", "conversation_title", "reason", "actor__username"]
     ordering = ["-created_at", "-id"]
+    paginator = BoundedPaginator
     show_full_result_count = False
 
     def has_add_permission(self, request):

@@ -63,6 +63,18 @@ class Conversation(models.Model):
         indexes = [
             models.Index(fields=["owner", "-updated_at", "-id"], name="conv_sidebar_idx"),
             models.Index(fields=["updated_at"], name="conv_updated_idx"),
+            # The sidebar's pinned list and the archived page: a few rows among a user's
+            # 100,000, which the owner index would walk all of to find.
+            models.Index(
+                fields=["owner", "-updated_at", "-id"],
+                condition=Q(pinned_at__isnull=False, archived_at__isnull=True),
+                name="conv_pinned_idx",
+            ),
+            models.Index(
+                fields=["owner", "-updated_at", "-id"],
+                condition=Q(archived_at__isnull=False),
+                name="conv_archived_idx",
+            ),
         ]
 
     def __str__(self):
@@ -145,6 +157,11 @@ class Message(models.Model):
                 condition=~Q(feedback_rating=""),
                 name="msg_feedback_idx",
             ),
+            # Admin: the message list filtered by role or status, newest first, and the
+            # exact call id search.
+            models.Index(fields=["role", "id"], name="msg_role_idx"),
+            models.Index(fields=["status", "id"], name="msg_status_idx"),
+            models.Index(fields=["call_id"], condition=~Q(call_id=""), name="msg_call_id_idx"),
         ]
         constraints = [
             # One generation at a time per conversation, enforced by the database.

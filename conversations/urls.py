@@ -10,6 +10,7 @@ urlpatterns = [
     path("c/<str:public_id>/", views.conversation_detail, name="conversation"),
     path("c/<str:public_id>/messages/", views.thread_messages, name="conversation-messages"),
     path("c/<str:public_id>/stop/", views.stop, name="conversation-stop"),
+    path("c/<str:public_id>/actions/", views.actions, name="conversation-actions"),
     path("c/<str:public_id>/rename/", views.rename, name="conversation-rename"),
     path("c/<str:public_id>/pin/", views.pin, name="conversation-pin"),
     path("c/<str:public_id>/archive/", views.archive, name="conversation-archive"),

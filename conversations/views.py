@@ -451,6 +451,22 @@ def _back(request: HtmxHttpRequest, conversation: Conversation | None = None) ->
     return redirect("home")
 
 
+@require_GET
+@login_required
+def actions(request: HtmxHttpRequest, public_id: str) -> HttpResponse:
+    """Return a row's menu when it opens (HTMX), or a page of its actions without JavaScript.
+
+    Rows carry only a link here, so a sidebar page does not render a hundred menus nobody opens.
+    Queries (menu): session, user, the conversation.
+    """
+    conversation = selectors.conversation_get_for_user(user=request.user, public_id=public_id)
+    context = {"conv": conversation}
+    if is_partial(request):
+        return render(request, "conversations/_sidebar.html#row-menu", context)
+    context["next"] = request.path
+    return render(request, "conversations/actions.html", context | sidebar_context(request))
+
+
 @require_http_methods(["GET", "POST"])
 @login_required
 def rename(request: HtmxHttpRequest, public_id: str) -> HttpResponse:

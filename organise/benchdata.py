@@ -29,6 +29,7 @@ from conversations.engine.context import MESSAGE_OVERHEAD_TOKENS, context_budget
 from conversations.llm import estimate_tokens
 from conversations.models import TITLE_MAX_CHARS, Conversation, Message
 from conversations.rendering import RENDER_VERSION, message_html
+from core import sqlite
 from core.ids import new_conversation_id, new_message_id
 
 BENCH_PASSWORD = "bench"
@@ -454,6 +455,9 @@ def _after_load() -> None:
     with connection.cursor() as cursor:
         for sql in connection.ops.sequence_reset_sql(no_style(), [Conversation, Message]):
             cursor.execute(sql)
+    # SQLite: the statistics its planner needs (connection_created does the same later).
+    sqlite.optimize(connection, analyze=True)
+    with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             # What autovacuum would soon do; the benchmark should not race it.
             for model in (Conversation, Message):

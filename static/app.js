@@ -177,6 +177,21 @@
     else if (target.closest("[data-sidebar-close]")) closeSidebar();
   });
 
+  // A sidebar row links to its actions page; with JavaScript the menu opens in place instead:
+  // the server's menu replaces the link, so the list never renders a menu per row.
+  document.addEventListener("click", (event) => {
+    const link = event.target instanceof Element && event.target.closest("a.row-menu-button");
+    if (!link || event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey) return;
+    event.preventDefault();
+    event.stopPropagation();  // Before the boosted list sees it.
+    $$("details[data-menu][open]").forEach((menu) => menu.removeAttribute("open"));
+    const row = link.closest(".row");
+    htmx.ajax("GET", link.href, { target: link, swap: "outerHTML" }).then(() => {
+      const item = row && $("details[data-menu] .menu-item", row);
+      if (item) item.focus();
+    });
+  }, true);
+
   document.addEventListener("toggle", (event) => {
     const section = event.target;
     if (!(section instanceof HTMLDetailsElement)) return;

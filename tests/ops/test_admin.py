@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from accounts.models import ApiKey, hash_key
 from conversations import moderation, services
-from conversations.admin import ConversationAdmin
+from conversations.admin import ConversationAdmin, MessageAdmin
 from conversations.models import Conversation, Message, ModerationEvent
 from sharing.models import ShareLink
 from tests.factories import MessageFactory, ProjectFactory, UserFactory
@@ -551,3 +551,61 @@ def test_a_search_counts_and_pages_at_most_the_cap(staff_client, owner, monkeypa
     assert first.context["cl"].result_count == 3
     assert (len(listed_ids(first)), len(listed_ids(last))) == (2, 1)
     assert listed.context["cl"].result_count == 5
+
+
+MESSAGES = reverse("admin:conversations_message_changelist")
+
+
+def test_a_filtered_list_counts_at_most_what_its_pages_can_show(staff_client, owner, monkeypatch):
+    monkeypatch.setattr("conversations.admin.MAX_PAGES", 3)
+    monkeypatch.setattr(MessageAdmin, "list_per_page", 2)
+    make_conversation(owner=owner, messages=20)
+    with CaptureQueriesContext(connection) as captured:
+        response = staff_client.get(MESSAGES, {"role__exact": "user"})
+    (count,) = [q["sql"] for q in captured.captured_queries if "COUNT(" in q["sql"]]
+    # The count reads at most MAX_PAGES pages of rows (10 user messages exist).
+    assert "LIMIT 6" in count
+    assert response.context["cl"].result_count == 6
+    assert response.context["cl"].paginator.num_pages == 3
+
+
+def test_pages_past_the_bound_do_not_exist(staff_client, owner, monkeypatch):
+    monkeypatch.setattr("conversations.admin.MAX_PAGES", 3)
+    monkeypatch.setattr(MessageAdmin, "list_per_page", 2)
+    make_conversation(owner=owner, messages=20)
+    assert staff_client.get(MESSAGES, {"p": "3"}).status_code == 200
+    deep = staff_client.get(MESSAGES, {"p": "4"})
+    # The admin's answer to a page that does not exist: back to the list with an error flag.
+    assert deep.status_code == 302 and deep["Location"].endswith("?e=1")
+
+
+def test_message_search_uses_the_one_column_an_id_can_be(staff_client, owner):
+    conversation = make_conversation(owner=owner, messages=4)
+    message = conversation.current_message
+    Message.objects.filter(pk=message.parent_id).update(call_id="chatcmpl-42")
+    searches = {
+        message.public_id: '"public_id" =',
+        conversation.public_id: '"conversation_id"',
+        "chatcmpl-42": '"call_id" =',
+    }
+    for term, column in searches.items():
+        with CaptureQueriesContext(connection) as captured:
+            response = staff_client.get(MESSAGES, {"q": term})
+        page = captured.captured_queries[-1]["sql"]
+        assert column in page and " OR " not in page
+        shown = set(re.findall(r"msg_[0-9a-f]{48}", response.content.decode()))
+        if term == message.public_id:
+            assert shown == {message.public_id}
+        elif term == "chatcmpl-42":
+            assert shown == {Message.objects.get(pk=message.parent_id).public_id}
+        else:
+            assert len(shown) == 4
+
+
+def test_conversation_search_by_id_reads_only_that_id(staff_client, owner):
+    conversation = make_conversation(owner=owner, title="Alpha")
+    make_conversation(owner=owner, title=conversation.public_id[:10])
+    with CaptureQueriesContext(connection) as captured:
+        response = staff_client.get(CHANGELIST, {"q": conversation.public_id})
+    assert listed_ids(response) >= {conversation.public_id}
+    assert all(" LIKE " not in q["sql"] for q in captured.captured_queries)

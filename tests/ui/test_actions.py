@@ -21,7 +21,8 @@ def row_titles(html: str) -> list[str]:
 def test_rename_form_replaces_the_row(owner_client, conversation):
     response = owner_client.get(f"/c/{conversation.public_id}/rename/", headers=HTMX)
     html = response.content.decode()
-    assert html.lstrip().startswith(f'<li class="row" id="conv-{conversation.public_id}">')
+    assert html.lstrip().startswith('<li class="row">')
+    assert 'hx-target="closest li"' in html
     assert 'name="title" value="Trip planning"' in html
     assert "autofocus" in html
 
@@ -86,7 +87,8 @@ def test_pin_moves_the_row_to_the_pinned_group(owner_client, owner, conversation
     assert '<div id="conversation-list" class="conversation-list" hx-swap-oob="true">' in html
     pinned_part = html.split('<h2 class="group-heading">Pinned</h2>')[1].split("group-heading")[0]
     assert row_titles(pinned_part) == ["Trip planning"]
-    assert ">Unpin</button>" in pinned_part
+    menu = owner_client.get(f"/c/{conversation.public_id}/actions/", headers=HTMX)
+    assert ">Unpin</button>" in menu.content.decode()
 
 
 def test_unpin(owner_client, owner):
@@ -124,10 +126,48 @@ def test_next_must_be_a_local_path(owner_client, conversation):
 
 def test_menu_offers_every_action_with_stable_names(owner_client, conversation):
     html = owner_client.get("/sidebar/", headers=HTMX).content.decode()
-    assert 'aria-label="Options for Trip planning"' in html
+    actions_url = f"/c/{conversation.public_id}/actions/"
+    # The row links to its menu; the menu itself comes when it opens.
+    assert f'href="{actions_url}" role="button" aria-label="Options for Trip planning"' in html
+    menu = owner_client.get(actions_url, headers=HTMX).content.decode()
+    assert menu.lstrip().startswith('<details class="menu-wrap row-menu" data-menu open')
+    assert 'aria-label="Options for Trip planning"' in menu
+    for label in (">Rename</a>", ">Pin</button>", ">Archive</button>", ">Share</a>", ">Delete</a>"):
+        assert label in menu
+    assert ">Move to project</a>" in menu
+    assert f'/c/{conversation.public_id}/share/"' in menu
+    assert 'hx-target="closest li"' in menu  # Rename swaps the row
+
+
+def test_menu_query_count_is_fixed(owner_client, conversation, django_assert_num_queries):
+    # Expect 3 queries: session, user, the conversation.
+    with django_assert_num_queries(3):
+        response = owner_client.get(f"/c/{conversation.public_id}/actions/", headers=HTMX)
+    assert response.status_code == 200
+
+
+def test_actions_page_without_javascript(owner_client, conversation):
+    response = owner_client.get(f"/c/{conversation.public_id}/actions/")
+    html = response.content.decode()
+    assert "<!doctype html>" in html and "<h1>Trip planning</h1>" in html
     for label in (">Rename</a>", ">Pin</button>", ">Archive</button>", ">Share</a>", ">Delete</a>"):
         assert label in html
-    assert f'/c/{conversation.public_id}/share/"' in html
+    assert ">Move to project</a>" in html
+    # A plain form post comes back to this page with the new state.
+    assert f'name="next" value="/c/{conversation.public_id}/actions/"' in html
+    back = owner_client.post(
+        f"/c/{conversation.public_id}/pin/",
+        {"pinned": "1", "next": f"/c/{conversation.public_id}/actions/"},
+        follow=True,
+    )
+    assert back.redirect_chain == [(f"/c/{conversation.public_id}/actions/", 302)]
+    assert ">Unpin</button>" in back.content.decode()
+
+
+def test_actions_of_another_users_conversation_are_a_404(outsider_client, conversation):
+    url = f"/c/{conversation.public_id}/actions/"
+    assert outsider_client.get(url, headers=HTMX).status_code == 404
+    assert outsider_client.get(url).status_code == 404
 
 
 # --- Delete ----------------------------------------------------------------------------------

@@ -67,6 +67,21 @@ def test_opening_a_conversation_costs_the_same_at_any_length(
     assert len(article_ids(response.content.decode())) == min(size, 50)
 
 
+@pytest.mark.parametrize("size", [10, 10_000])
+def test_the_chat_pane_costs_the_same_at_any_length(
+    owner_client, owner, django_assert_num_queries, size
+):
+    conv = ConversationFactory(owner=owner)
+    make_thread(conv, size)
+    # Expect 5 queries: session, user, conversation, branch path (one recursive query that
+    # stops after 51 rows), sibling positions. No sidebar: the pane swaps into the page.
+    with django_assert_num_queries(5) as captured:
+        response = owner_client.get(f"/c/{conv.public_id}/", headers=HTMX)
+    assert len(article_ids(response.content.decode())) == min(size, 50)
+    path_query = captured.captured_queries[3]["sql"]
+    assert "WITH RECURSIVE" in path_query and "p.depth <" in path_query
+
+
 def test_chat_pane_partial_query_count(owner_client, conversation, django_assert_num_queries):
     # Expect 5 queries: session, user, conversation, branch path, sibling positions.
     with django_assert_num_queries(5):

@@ -5,10 +5,12 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.db import connection
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from conversations import views
+from conversations import selectors, views
 from conversations.models import Conversation
 from tests.factories import ConversationFactory
 from tests.ui.conftest import HTMX, htmx_from
@@ -90,7 +92,10 @@ def test_open_conversation_is_marked_current(owner_client, owner):
     url = f"/c/{second.public_id}/"
     html = owner_client.get("/sidebar/", headers=htmx_from(url)).content.decode()
     assert html.count('aria-current="page"') == 1
-    assert f'href="{url}" hx-get="{url}" hx-target="main" hx-swap="outerHTML"' in html
+    # Rows are plain links in a boosted list that swaps the chat pane.
+    boosted = 'hx-boost="true" hx-target="main" hx-swap="outerHTML"'
+    assert f'<ul class="rows" role="list" {boosted}>' in html
+    assert f'<a class="row-link" href="{url}" aria-current="page">' in html
     current = re.search(r'<a class="row-link" href="([^"]+)"[^>]*aria-current="page"', html)
     assert current.group(1) == url
 
@@ -197,3 +202,36 @@ def test_conversation_model_unchanged_by_listing(owner_client, owner):
     before = Conversation.objects.get(pk=conv.pk).updated_at
     owner_client.get("/sidebar/", headers=HTMX)
     assert Conversation.objects.get(pk=conv.pk).updated_at == before
+
+
+ROW_RE = re.compile(r'<li class="row[^"]*">.*?</li>', re.S)
+
+
+def test_a_row_is_lean_and_its_menu_comes_when_opened(owner_client, owner):
+    # The longest a title and preview can be: the row still stays small.
+    ConversationFactory.create_batch(
+        3, owner=owner, title="T" * 200, preview="word " * 40, pinned_at=timezone.now()
+    )
+    ConversationFactory.create_batch(60, owner=owner, title="Trip planning", preview="p" * 200)
+    html = owner_client.get("/sidebar/", headers=HTMX).content.decode()
+    rows = ROW_RE.findall(html)
+    assert len(rows) == 53  # 3 pinned and one page of 50
+    typical = [row for row in rows if "Trip planning" in row]
+    # One lean row: bulk checkbox, link, options link; no menu, form or CSRF token.
+    assert max(len(row.encode()) for row in typical) <= 600
+    assert max(len(row.encode()) for row in rows) <= 1200  # a 200-character title, thrice
+    assert "csrfmiddlewaretoken" not in html and "<form" not in html
+    assert html.count('aria-label="Options for Trip planning"') == 50
+
+
+def test_the_pinned_list_reads_its_partial_index(owner):
+    ConversationFactory.create_batch(3, owner=owner)
+    ConversationFactory(owner=owner, pinned_at=timezone.now())
+    with CaptureQueriesContext(connection) as captured:
+        selectors.conversation_list_for_sidebar(user=owner, pinned=True, limit=100)
+    (query,) = captured.captured_queries
+    explain = "EXPLAIN QUERY PLAN " if connection.vendor == "sqlite" else "EXPLAIN "
+    with connection.cursor() as cursor:
+        cursor.execute(explain + query["sql"])
+        plan = " ".join(str(row) for row in cursor.fetchall())
+    assert "conv_pinned_idx" in plan

@@ -1,0 +1,367 @@
+"""The read paths at a million messages, on PostgreSQL and SQLite in one run.
+
+    .venv/bin/python -m bench.reads                  # both databases, full scale
+    .venv/bin/python -m bench.reads --scale 0.1      # a tenth of the data
+    .venv/bin/python -m bench.reads --backends sqlite
+
+Each backend runs in a child process on a fresh database of its own (SQLite
+``var/bench-reads.sqlite3``, PostgreSQL database ``readsb`` on ``PG_URL``), filled with
+``generate_bench_data`` in two phases:
+
+1. ``readsten1`` with 10,000 conversations of 10 messages (100,000 messages), and
+   ``readslong1`` with threads of 10,000, 60 and 10 messages (a page shows 50). One user's
+   search is timed here, before anyone else has data.
+2. ``readsbig1`` with 100,000 conversations of 10 messages (1,000,000 messages). Then
+   everything is timed: the sidebar (JSON, HTMX partial, full page; the 10k- against the
+   100k-conversation user), the chat pane and page (10,000- against 10-message thread),
+   search of each kind (100k against 1M own messages; the 100k user before and after the
+   other user's 1M), and the admin changelists (filtered, searched by id, a deep page).
+
+Requests go through Django's test client in process (``bench.settings``: DEBUG off, the
+project's middleware), timed without query capture; query counts come from one more
+request under CaptureQueriesContext. Prints one table per backend and the ratios against
+the targets of issue 12.
+"""
+
+import argparse
+import contextlib
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PG_URL = os.environ.get("PG_URL", "postgres://postgres@127.0.0.1:5432/readsb")
+SQLITE_PATH = ROOT / "var" / "bench-reads.sqlite3"
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+SEARCHES = {
+    "common word": ["cache", "deploy", "garden", "socket"],
+    "two words": ["cache socket", "deploy budget", "garden recipe"],
+    "phrase": ['"search index"', '"write test"', '"open file"'],
+    "or / not": ["redis OR socket", "cache -deploy"],
+    "no match": ["xylophone"],
+}
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--backends", default="postgresql,sqlite")
+    parser.add_argument("--scale", type=float, default=1.0, help="Fraction of the data (1.0).")
+    parser.add_argument("--requests", type=int, default=30, help="Timed requests each (30).")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+# --- Parent: one child per backend ------------------------------------------------------
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    if args.child:
+        child(args)
+        return
+    for backend in args.backends.split(","):
+        env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "SQLITE_PATH")}
+        env["DJANGO_SETTINGS_MODULE"] = "bench.settings"
+        env["ALLOWED_HOSTS"] = "testserver,localhost,127.0.0.1"
+        if backend == "postgresql":
+            env["DATABASE_URL"] = PG_URL
+            _fresh_postgres()
+        else:
+            SQLITE_PATH.parent.mkdir(exist_ok=True)
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{SQLITE_PATH}{suffix}").unlink(missing_ok=True)
+            env["SQLITE_PATH"] = str(SQLITE_PATH)
+        command = [sys.executable, "-m", "bench.reads", "--child", backend]
+        command += ["--scale", str(args.scale), "--requests", str(args.requests)]
+        subprocess.run(command, env=env, cwd=ROOT, check=True)
+
+
+def _fresh_postgres() -> None:
+    name = PG_URL.rsplit("/", 1)[1]
+    if name == "test":
+        raise SystemExit("Give the benchmark a database of its own, never 'test'.")
+    server = PG_URL.rsplit("/", 1)[0] + "/postgres"
+    import psycopg
+
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+# --- Child: fill, measure, print --------------------------------------------------------
+
+
+def child(args) -> None:
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    call_command("migrate", verbosity=0)
+    big = max(1, round(100_000 * args.scale))
+    ten = max(1, round(10_000 * args.scale))
+    rows: list[tuple] = []
+    started = time.perf_counter()
+    _generate("readsten", ten, 10)
+    _generate("readslong", 1, 10_000, tokens_each=1)
+    _generate("readslong", 1, 10)
+    _generate("readslong", 1, 60)
+    phase_one = time.perf_counter() - started
+    alone = _search_figures("readsten1", args.requests)
+    started = time.perf_counter()
+    _generate("readsbig", big, 10)
+    phase_two = time.perf_counter() - started
+    from conversations.models import Message
+
+    total = Message.objects.count()
+    print(
+        f"\n## {connection.vendor}: {total:,} messages; readsbig1 {big:,} conversations, "
+        f"readsten1 {ten:,}; generated in {phase_one:.0f}s + {phase_two:.0f}s\n"
+    )
+    rows += _sidebar_rows(args.requests, big=big, ten=ten)
+    rows += _chat_rows(args.requests)
+    together = _search_figures("readsten1", args.requests)
+    own_big = _search_figures("readsbig1", args.requests)
+    for kind in SEARCHES:
+        rows.append((f"search {kind}: 100k own, alone", *alone[kind]))
+        rows.append((f"search {kind}: 100k own, others' 1M", *together[kind]))
+        rows.append((f"search {kind}: 1M own", *own_big[kind]))
+    rows += _admin_rows(args.requests)
+    print("| what | p50 ms | p99 ms | queries | bytes |")
+    print("|---|---:|---:|---:|---:|")
+    for name, p50, p99, queries, size in rows:
+        print(f"| {name} | {p50:.1f} | {p99:.1f} | {queries} | {size:,} |")
+    figures = {name: (p50, queries) for name, p50, _p99, queries, _size in rows}
+    _targets(figures)
+    if connection.vendor == "postgresql":
+        _explain_pinned()
+    print(json.dumps({"vendor": connection.vendor, "figures": figures}))
+
+
+def _generate(prefix: str, conversations: int, messages: int, tokens_each=None) -> None:
+    """Add benchmark data; `tokens_each` fixes each message's token count.
+
+    A 10,000-message thread's generated usage (each reply counts the whole context as
+    input) passes the 32-bit token_count column; the reads measured here do not use it.
+    """
+    from unittest import mock
+
+    from organise import benchdata
+
+    counting = (
+        mock.patch.object(benchdata, "_tokens", lambda text: tokens_each)
+        if tokens_each is not None
+        else contextlib.nullcontext()
+    )
+    with counting:
+        benchdata.bench_data_generate(
+            users=1,
+            conversations=conversations,
+            messages=benchdata.MessageRange(messages, messages),
+            seed=conversations * 31 + messages,
+            prefix=prefix,
+            progress=False,
+        )
+
+
+def _time(call, requests: int) -> tuple[float, float]:
+    for _ in range(3):
+        call()
+    samples = []
+    for _ in range(requests):
+        started = time.perf_counter()
+        call()
+        samples.append((time.perf_counter() - started) * 1000)
+    cuts = statistics.quantiles(samples, n=100, method="inclusive")
+    return statistics.median(samples), cuts[98]
+
+
+def _queries(call) -> tuple[int, object]:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        result = call()
+    return len(captured.captured_queries), result
+
+
+def _client(username: str):
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    client = Client()
+    client.force_login(get_user_model().objects.get(username=username))
+    return client
+
+
+def _get(client, url: str, requests: int, **headers) -> tuple:
+    def call():
+        response = client.get(url, **headers)
+        assert response.status_code == 200, (url, response.status_code)
+        return response
+
+    p50, p99 = _time(call, requests)
+    queries, response = _queries(call)
+    return p50, p99, queries, len(response.content)
+
+
+def _sidebar_rows(requests: int, *, big: int, ten: int) -> list[tuple]:
+    client = _client("readsbig1")
+    small = _client("readsten1")
+    return [
+        ("sidebar JSON, first page (50)", *_get(client, "/bench/sidebar.json", requests)),
+        ("/sidebar/ HTMX, first page", *_get(client, "/sidebar/", requests, **HTMX)),
+        ("full page /", *_get(client, "/", requests)),
+        (f"/sidebar/ HTMX, {ten:,}-conversation user", *_get(small, "/sidebar/", requests, **HTMX)),
+    ]
+
+
+def _chat_rows(requests: int) -> list[tuple]:
+    from conversations.models import Conversation
+
+    client = _client("readslong1")
+    rows = []
+    # 60: more than the 50 a page shows, so it renders what the 10,000 thread renders.
+    for count in (10_000, 60, 10):
+        conversation = Conversation.objects.get(owner__username="readslong1", message_count=count)
+        url = f"/c/{conversation.public_id}/"
+        rows.append((f"chat pane (HTMX), {count:,} messages", *_get(client, url, requests, **HTMX)))
+        rows.append((f"chat page, {count:,} messages", *_get(client, url, requests)))
+    return rows
+
+
+def _search_figures(username: str, requests: int) -> dict[str, tuple]:
+    from django.contrib.auth import get_user_model
+
+    from organise.search import conversation_search
+
+    user = get_user_model().objects.get(username=username)
+    figures = {}
+    for kind, queries in SEARCHES.items():
+        # The slowest query of the kind is the kind's figure.
+        p50s, p99s = [], []
+        for query in queries:
+            p50, p99 = _time(lambda q=query: conversation_search(user=user, query=q), requests)
+            p50s.append(p50)
+            p99s.append(p99)
+        count, _ = _queries(lambda q=queries[0]: conversation_search(user=user, query=q))
+        figures[kind] = (max(p50s), max(p99s), count, 0)
+    return figures
+
+
+def _admin_rows(requests: int) -> list[tuple]:
+    from django.contrib.auth import get_user_model
+
+    from conversations.models import Conversation, Message
+
+    user_model = get_user_model()
+    admin, _ = user_model.objects.get_or_create(
+        username="readsadmin", defaults={"is_staff": True, "is_superuser": True}
+    )
+    from django.test import Client
+
+    client = Client()
+    client.force_login(admin)
+    from conversations.admin import MAX_PAGES
+
+    message_total = Message.objects.count()
+    message = Message.objects.order_by("pk")[message_total // 2]
+    deep_messages = min(MAX_PAGES, -(-message_total // 100))
+    deep_conversations = min(MAX_PAGES, -(-Conversation.objects.count() // 100))
+    conversation = Conversation.objects.order_by("pk").last()
+    messages = "/admin/conversations/message/"
+    conversations = "/admin/conversations/conversation/"
+    urls = [
+        ("admin messages", messages),
+        ("admin messages, role=user", f"{messages}?role__exact=user"),
+        ("admin messages, status=failed (none)", f"{messages}?status__exact=failed"),
+        ("admin messages, search msg_ id", f"{messages}?q={message.public_id}"),
+        ("admin messages, search conv_ id", f"{messages}?q={conversation.public_id}"),
+        (f"admin messages, deepest page ({deep_messages})", f"{messages}?p={deep_messages}"),
+        ("admin conversations, status=active", f"{conversations}?status__exact=active"),
+        ("admin conversations, search conv_ id", f"{conversations}?q={conversation.public_id}"),
+        ("admin conversations, search a word", f"{conversations}?q=garden"),
+        (
+            f"admin conversations, deepest page ({deep_conversations})",
+            f"{conversations}?p={deep_conversations}",
+        ),
+    ]
+    return [(name, *_get(client, url, requests)) for name, url in urls]
+
+
+def _targets(figures: dict) -> None:
+    def ratio(a: str, b: str) -> float:
+        return figures[a][0] / max(figures[b][0], 1e-9)
+
+    sidebar = figures["/sidebar/ HTMX, first page"]
+    small = next(name for name in figures if "-conversation user" in name)
+    checks = [
+        (
+            "HTML sidebar / JSON <= 2",
+            ratio("/sidebar/ HTMX, first page", "sidebar JSON, first page (50)"),
+            2,
+        ),
+        ("full page / JSON <= 2", ratio("full page /", "sidebar JSON, first page (50)"), 2),
+        ("sidebar queries <= 4", sidebar[1], 4),
+        ("sidebar 100k / 10k user <= 1.2", ratio("/sidebar/ HTMX, first page", small), 1.2),
+    ]
+    for shorter in ("10", "60"):
+        for what in ("chat pane (HTMX)", "chat page"):
+            checks.append(
+                (
+                    f"{what} 10,000 / {shorter} messages <= 1.3",
+                    ratio(f"{what}, 10,000 messages", f"{what}, {shorter} messages"),
+                    1.3,
+                )
+            )
+    for kind in SEARCHES:
+        checks.append(
+            (f"search {kind} 1M own p50 <= 30 ms", figures[f"search {kind}: 1M own"][0], 30)
+        )
+        checks.append(
+            (
+                f"search {kind} 1M / 100k own <= 1.5",
+                ratio(f"search {kind}: 1M own", f"search {kind}: 100k own, others' 1M"),
+                1.5,
+            )
+        )
+        checks.append(
+            (
+                f"search {kind} with others' 1M / alone <= 1.2",
+                ratio(f"search {kind}: 100k own, others' 1M", f"search {kind}: 100k own, alone"),
+                1.2,
+            )
+        )
+    for name, (p50, _queries) in figures.items():
+        if name.startswith("admin"):
+            checks.append((f"{name} <= 100 ms", p50, 100))
+    print("\n| target | measured | met |")
+    print("|---|---:|---|")
+    for name, value, limit in checks:
+        print(f"| {name} | {value:.2f} | {'yes' if value <= limit else 'NO'} |")
+
+
+def _explain_pinned() -> None:
+    """Show the plan of the pinned list on PostgreSQL: the partial index, no scan."""
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from conversations.selectors import conversation_list_for_sidebar
+
+    user = get_user_model().objects.get(username="readsbig1")
+    with CaptureQueriesContext(connection) as captured:
+        conversation_list_for_sidebar(user=user, pinned=True, limit=100)
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN ANALYZE " + captured.captured_queries[0]["sql"])
+        print("\nEXPLAIN ANALYZE pinned list:\n" + "\n".join(r[0] for r in cursor.fetchall()))
+
+
+if __name__ == "__main__":
+    main()
