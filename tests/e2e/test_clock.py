@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from playwright.sync_api import expect
 
-from tests.browser import log_in, sign_up
+from tests.browser import DESKTOP, PHONE, log_in, sign_up
 from tests.e2e.test_chat_flow import REPLY, send
 
 AUCKLAND = ZoneInfo("Pacific/Auckland")
@@ -36,10 +36,8 @@ def shown(moment: datetime, zone) -> str:
     return f"{local:%b} {local.day}, {local.year}, {local:%H:%M}"
 
 
-def zoned_page(browser, e2e_server, zone: str):
-    context = browser.new_context(
-        base_url=e2e_server.url, viewport={"width": 1280, "height": 800}, timezone_id=zone
-    )
+def zoned_page(browser, e2e_server, zone: str, viewport=DESKTOP):
+    context = browser.new_context(base_url=e2e_server.url, viewport=viewport, timezone_id=zone)
     context.set_default_timeout(10_000)
     page = context.new_page()
     errors: list[str] = []
@@ -86,10 +84,11 @@ def test_groups_and_times_follow_the_browsers_zone(browser, e2e_server):
     page.goto(f"/c/{public_id}/")
     expect(page.locator("article.message-user time")).to_have_text(shown(moment, AUCKLAND))
 
-    # The same account in a browser on UTC: the other day's group, the other clock.
-    utc_context, utc_page = zoned_page(browser, e2e_server, "UTC")
+    # The same account in a phone's browser on UTC: the other day's group, the other clock.
+    utc_context, utc_page = zoned_page(browser, e2e_server, "UTC", viewport=PHONE)
     log_in(utc_page, username)
     assert label(moment, now, UTC) != label(moment, now, AUCKLAND)
+    utc_page.get_by_role("button", name="Toggle sidebar").click()  # a phone opens it first
     expect(
         utc_page.get_by_role("navigation", name="Conversations").locator(".group-heading")
     ).to_have_text([label(moment, now, UTC)])
