@@ -34,7 +34,7 @@ def test_a_send_over_the_limit_is_refused_in_place_keeping_the_text(
 
     box = page.get_by_role("textbox", name="Message")
     box.fill("A second question, typed with care")
-    page.get_by_role("button", name="Send").click()
+    page.get_by_role("button", name="Send", exact=True).click()
     expect(page.locator("#composer")).to_contain_text("You are sending too fast")
     expect(box).to_have_value("A second question, typed with care")
     expect(page.locator(REPLY)).to_have_count(1)
