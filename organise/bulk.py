@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from conversations.models import Conversation
 from core import events
+from core.converters import is_public_id
 
 MAX_BULK = 100
 
@@ -25,8 +26,10 @@ def _owned(*, user, public_ids: list[str]) -> tuple[dict[str, int], list[str]]:
         raise ValidationError({"public_ids": "Select at least one conversation."})
     if len(ids) > MAX_BULK:
         raise ValidationError({"public_ids": f"Select at most {MAX_BULK} conversations."})
+    # Only ids of the right shape reach the query (one with a NUL would be a database error).
+    shaped = [i for i in ids if is_public_id(i, prefix="conv")]
     found = dict(
-        Conversation.objects.filter(owner=user, public_id__in=ids).values_list("public_id", "pk")
+        Conversation.objects.filter(owner=user, public_id__in=shaped).values_list("public_id", "pk")
     )
     return found, [i for i in ids if i not in found]
 

@@ -534,7 +534,11 @@ def test_message_list_never_counts_a_large_table_in_full(staff_client, owner):
         staff_client.get(url, {"role__exact": "user"})
 
     assert listing.context["cl"].result_count >= 10_000
-    assert not any("COUNT(" in query["sql"] for query in unfiltered.captured_queries)
+    # No count of the table (the feedback-by-model table is a GROUP BY over rated replies).
+    assert not any(
+        "COUNT(" in query["sql"] and "GROUP BY" not in query["sql"]
+        for query in unfiltered.captured_queries
+    )
     assert any("COUNT(" in query["sql"] for query in filtered.captured_queries)
 
 

@@ -4,6 +4,7 @@ import re
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from conversations.models import Message
@@ -70,12 +71,16 @@ def test_counts_per_model_follow_the_filters(staff_client, replies):
     assert "(filtered)" in down.content.decode()
 
 
-def test_counts_cost_one_query_however_many_models(
-    staff_client, owner, replies, django_assert_num_queries
-):
+def test_counts_cost_one_query_however_many_models(staff_client, owner, replies):
     rated(owner, *[(f"model-{i}", "up", "") for i in range(30)])
-    # Expect 5 queries: session, staff user, count, one page of messages, the per-model counts;
-    # on PostgreSQL one more, the planner's row estimate.
-    with django_assert_num_queries(6 if connection.vendor == "postgresql" else 5):
+    # 5 queries: session, staff user, the bounded count, one page of messages, the per-model
+    # counts. On PostgreSQL one more reads the planner's row estimate first; when an earlier
+    # test's ANALYZE left it above 10,000 the estimate stands in for the bounded count.
+    with CaptureQueriesContext(connection) as captured:
         response = staff_client.get(URL)
+    estimates = [q for q in captured.captured_queries if "pg_class" in q["sql"]]
+    assert len(estimates) == (1 if connection.vendor == "postgresql" else 0)
+    others = len(captured.captured_queries) - len(estimates)
+    assert others == 5 or (estimates and others == 4), others
+    assert sum("GROUP BY" in q["sql"] for q in captured.captured_queries) == 1
     assert len(counts(response)) == 32

@@ -206,6 +206,19 @@ def test_bulk_delete(csrf_client, bearer, owner, outsider):
     assert not Conversation.objects.filter(owner=owner).exists()
 
 
+def test_bulk_delete_ids_that_cannot_exist_are_reported_not_queried(csrf_client, bearer, owner):
+    # Found by schemathesis on PostgreSQL: a NUL in an id reached the query and answered 500.
+    mine = ConversationFactory(owner=owner)
+    ids = [mine.public_id, "conv_\x00", "f\x00\xe8", "=" * 300]
+    response = call(
+        csrf_client, bearer, "post", "/v1/conversations/bulk-delete", {"conversation_ids": ids}
+    )
+    assert response.status_code == 200
+    data = response.json()
+    assert data["deleted_count"] == 1
+    assert data["failed_ids"] == ids[1:]
+
+
 @pytest.mark.parametrize("ids", [[], "conv_1", [1], [f"conv_{i}" for i in range(101)]])
 def test_bulk_delete_bad_input_is_400(csrf_client, bearer, owner, ids):
     kept = ConversationFactory(owner=owner)
