@@ -24,7 +24,6 @@ the targets of issue 12.
 """
 
 import argparse
-import contextlib
 import json
 import os
 import statistics
@@ -109,7 +108,7 @@ def child(args) -> None:
     rows: list[tuple] = []
     started = time.perf_counter()
     _generate("readsten", ten, 10)
-    _generate("readslong", 1, 10_000, tokens_each=1)
+    _generate("readslong", 1, 10_000)
     _generate("readslong", 1, 10)
     _generate("readslong", 1, 60)
     phase_one = time.perf_counter() - started
@@ -144,30 +143,18 @@ def child(args) -> None:
     print(json.dumps({"vendor": connection.vendor, "figures": figures}))
 
 
-def _generate(prefix: str, conversations: int, messages: int, tokens_each=None) -> None:
-    """Add benchmark data; `tokens_each` fixes each message's token count.
-
-    A 10,000-message thread's generated usage (each reply counts the whole context as
-    input) passes the 32-bit token_count column; the reads measured here do not use it.
-    """
-    from unittest import mock
-
+def _generate(prefix: str, conversations: int, messages: int) -> None:
+    """Add benchmark data (token counts trimmed to the context budget, as the app stores)."""
     from organise import benchdata
 
-    counting = (
-        mock.patch.object(benchdata, "_tokens", lambda text: tokens_each)
-        if tokens_each is not None
-        else contextlib.nullcontext()
+    benchdata.bench_data_generate(
+        users=1,
+        conversations=conversations,
+        messages=benchdata.MessageRange(messages, messages),
+        seed=conversations * 31 + messages,
+        prefix=prefix,
+        progress=False,
     )
-    with counting:
-        benchdata.bench_data_generate(
-            users=1,
-            conversations=conversations,
-            messages=benchdata.MessageRange(messages, messages),
-            seed=conversations * 31 + messages,
-            prefix=prefix,
-            progress=False,
-        )
 
 
 def _time(call, requests: int) -> tuple[float, float]:
