@@ -1,6 +1,8 @@
 """The shared fixture world: an owner, an outsider, and anonymous for every permission test."""
 
 import pytest
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 
 from tests.factories import UserFactory
 
@@ -44,3 +46,14 @@ def pytest_collection_modifyitems(config, items):
             # A real browser against a real server on a busy 2-core machine occasionally loses
             # a race in its own timing; a second failure is a real one. Reruns are reported.
             item.add_marker(pytest.mark.flaky(reruns=1))
+
+
+# For schemathesis runs in process (tests/api, tests/v1): one connection across its requests.
+@pytest.fixture
+def keep_test_connection():
+    """Keep the test's database connection open across requests, as Django's test client does."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)

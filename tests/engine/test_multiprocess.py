@@ -2,6 +2,7 @@
 client of B, and Stop pressed through B stops it."""
 
 import asyncio
+import functools
 import json
 import os
 import re
@@ -134,6 +135,21 @@ class Servers(list):
     processes: list[subprocess.Popen]
 
 
+def browser_post(session_id: str, conversation: str, host: str, path: str, data: dict):
+    """POST a form to host as the signed-in browser would (session cookie and CSRF token)."""
+    session = requests.Session()
+    session.cookies.set("sessionid", session_id)
+    session.get(f"http://{host}/c/{conversation}/", timeout=10)
+    token = session.cookies.get("csrftoken", "")
+    return session.post(
+        f"http://{host}{path}",
+        data=data | {"csrfmiddlewaretoken": token},
+        headers={"X-CSRFToken": token, "Referer": f"http://{host}/"},
+        timeout=10,
+        allow_redirects=False,
+    )
+
+
 @pytest.fixture
 def two_servers(shared_env):
     """Start daphne processes A and B; yield their base URLs."""
@@ -179,18 +195,7 @@ def test_stream_started_on_one_process_reaches_and_is_stopped_through_another(
     fake_openai.tokens = [f" chunk{i}" for i in range(400)]
     fake_openai.token_delay = 0.01
 
-    def post(host: str, path: str, data: dict) -> requests.Response:
-        session = requests.Session()
-        session.cookies.set("sessionid", world["session"])
-        session.get(f"http://{host}/c/{conversation}/", timeout=10)
-        token = session.cookies.get("csrftoken", "")
-        return session.post(
-            f"http://{host}{path}",
-            data=data | {"csrfmiddlewaretoken": token},
-            headers={"X-CSRFToken": token, "Referer": f"http://{host}/"},
-            timeout=10,
-            allow_redirects=False,
-        )
+    post = functools.partial(browser_post, world["session"], conversation)
 
     async def scenario() -> tuple[list[str], str]:
         async with websockets.connect(
@@ -234,18 +239,7 @@ def test_stop_after_the_engine_process_was_killed_takes_effect_at_once(
     fake_openai.tokens = [f" chunk{i}" for i in range(2000)]
     fake_openai.token_delay = 0.01
 
-    def post(host: str, path: str, data: dict) -> requests.Response:
-        session = requests.Session()
-        session.cookies.set("sessionid", world["session"])
-        session.get(f"http://{host}/c/{conversation}/", timeout=10)
-        token = session.cookies.get("csrftoken", "")
-        return session.post(
-            f"http://{host}{path}",
-            data=data | {"csrfmiddlewaretoken": token},
-            headers={"X-CSRFToken": token, "Referer": f"http://{host}/"},
-            timeout=10,
-            allow_redirects=False,
-        )
+    post = functools.partial(browser_post, world["session"], conversation)
 
     import websockets
 

@@ -10,9 +10,7 @@ import jsonschema
 import pytest
 import schemathesis
 from django.core.management import call_command
-from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
-from django.db import close_old_connections
 from django.urls import URLPattern, URLResolver, get_resolver
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import (
@@ -153,16 +151,6 @@ def test_docs_page_shows_v1(client, db):
 schema = schemathesis.openapi.from_wsgi("/api/schema/", get_wsgi_application()).include(
     path_regex="^/v1/"
 )
-
-
-@pytest.fixture
-def keep_test_connection():
-    """Keep the test's database connection open across requests, as Django's test client does."""
-    request_started.disconnect(close_old_connections)
-    request_finished.disconnect(close_old_connections)
-    yield
-    request_started.connect(close_old_connections)
-    request_finished.connect(close_old_connections)
 
 
 @pytest.fixture
