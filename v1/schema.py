@@ -75,6 +75,8 @@ INPUT_ITEM = {
     ),
     "additionalProperties": False,
 }
+# `conversation` of a generation request: an id, {"id": ...}, or null for a new conversation.
+CONVERSATION_REF = {"oneOf": [{"type": "null"}, STRING, _object(["id"], id=STRING)]}
 INPUT_ITEMS = {"type": "array", "minItems": 1, "maxItems": 20, "items": INPUT_ITEM}
 
 SCHEMAS = {
@@ -834,13 +836,7 @@ def operations() -> dict:
                             "oneOf": [{**STRING, "minLength": 1}, INPUT_ITEMS],
                         },
                         "instructions": _nullable("string"),
-                        "conversation": {
-                            "oneOf": [
-                                {"type": "null"},
-                                STRING,
-                                _object(["id"], id=STRING),
-                            ]
-                        },
+                        "conversation": CONVERSATION_REF,
                         "max_output_tokens": {},
                     },
                     _v(
@@ -894,9 +890,7 @@ def operations() -> dict:
                     {
                         **generation_fields,
                         "messages": INPUT_ITEMS,
-                        "conversation": {
-                            "oneOf": [{"type": "null"}, STRING, _object(["id"], id=STRING)]
-                        },
+                        "conversation": CONVERSATION_REF,
                         "max_tokens": {},
                         "max_completion_tokens": {},
                         "n": {"type": ["integer", "null"], "const": 1},

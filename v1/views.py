@@ -25,8 +25,8 @@ from core.limits import JsonTooDeep, json_loads
 from organise.bulk import MAX_BULK, conversations_bulk_delete
 from projects import selectors as project_selectors
 from projects import services as project_services
+from sharing import selectors as sharing_selectors
 from sharing import services as sharing_services
-from sharing.models import ShareLink
 from v1 import errors, generate
 from v1 import selectors as v1_selectors
 from v1 import serializers as s
@@ -389,10 +389,9 @@ class ShareRevokeView(V1View):
     def delete(self, request, conversation_id: str, share_id: str):
         """Revoke a link of this conversation; it answers 404 from now on."""
         conversation = self.conversation(conversation_id)
-        share = ShareLink.objects.filter(
-            owner=request.user, conversation=conversation, token=share_id
-        ).first()
-        if share is None:
+        # The one ownership selector (it also refuses a token that cannot exist, query-free).
+        share = sharing_selectors.share_get_for_user(user=request.user, token=share_id)
+        if share.conversation_id != conversation.pk:
             raise errors.not_found("No such share link.")
         sharing_services.share_revoke(share=share)
         return Response({"share_id": share.token, "object": "share.deleted", "deleted": True})

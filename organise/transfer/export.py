@@ -59,19 +59,17 @@ def _message_dict(row: dict) -> dict:
         "output_tokens": row["output_tokens"],
         "created_at": _iso(row["created_at"]),
         "updated_at": _iso(row["updated_at"]),
-        "feedback": _feedback_dict(row),
+        "feedback": _feedback_dict(
+            row["feedback_rating"], row["feedback_comment"], _iso(row["feedback_at"])
+        ),
     }
 
 
-def _feedback_dict(row: dict) -> dict | None:
+def _feedback_dict(rating: str, comment: str, updated_at: str | None) -> dict | None:
     """Return the owner's rating of a reply as the API shows it, or None."""
-    if not row["feedback_rating"]:
+    if not rating:
         return None
-    return {
-        "rating": row["feedback_rating"],
-        "comment": row["feedback_comment"],
-        "updated_at": _iso(row["feedback_at"]),
-    }
+    return {"rating": rating, "comment": comment, "updated_at": updated_at}
 
 
 def _project_dict(project: Project) -> dict:
@@ -248,14 +246,8 @@ def _documents(conversations: list[Conversation], rows: Iterator[tuple]) -> Iter
                 "output_tokens": output_tokens,
                 "created_at": _db_iso(created_at),
                 "updated_at": _db_iso(updated_at),
-                "feedback": (
-                    {
-                        "rating": rating,
-                        "comment": comment,
-                        "updated_at": _db_iso(rated_at) if rated_at is not None else None,
-                    }
-                    if rating
-                    else None
+                "feedback": _feedback_dict(
+                    rating, comment, _db_iso(rated_at) if rated_at is not None else None
                 ),
             }
             for (

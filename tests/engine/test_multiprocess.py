@@ -150,6 +150,32 @@ def browser_post(session_id: str, conversation: str, host: str, path: str, data:
     )
 
 
+def watch(host: str, conversation: str, session_id: str):
+    """Open the conversation's websocket on host as the signed-in browser."""
+    import websockets
+
+    return websockets.connect(
+        f"ws://{host}/ws/chat/{conversation}/",
+        origin=f"http://{host}",
+        additional_headers={"Cookie": f"sessionid={session_id}"},
+    )
+
+
+async def send_and_see_it_stream(socket, post, host: str, conversation: str):
+    """Send "Hello A" through host; return the socket's frames once 5 chunks arrived, and the
+    reply's id."""
+    loop = asyncio.get_running_loop()
+    sent = await loop.run_in_executor(
+        None, post, host, f"/c/{conversation}/messages/", {"content": "Hello A"}
+    )
+    assert sent.status_code in (200, 302), sent.text[:500]
+    frames = []
+    while sum(" chunk" in f for f in frames) < 5:
+        frames.append(await asyncio.wait_for(socket.recv(), 10))
+    reply_id = next(match.group(1) for f in frames if (match := IN_PROGRESS.search(f)))
+    return frames, reply_id
+
+
 @pytest.fixture
 def two_servers(shared_env):
     """Start daphne processes A and B; yield their base URLs."""
@@ -187,7 +213,6 @@ def two_servers(shared_env):
 def test_stream_started_on_one_process_reaches_and_is_stopped_through_another(
     shared_env, two_servers, fake_openai
 ):
-    import websockets
 
     host_a, host_b = two_servers
     world = json.loads(manage(shared_env, "shell", "-c", SETUP).strip().splitlines()[-1])
@@ -198,20 +223,9 @@ def test_stream_started_on_one_process_reaches_and_is_stopped_through_another(
     post = functools.partial(browser_post, world["session"], conversation)
 
     async def scenario() -> tuple[list[str], str]:
-        async with websockets.connect(
-            f"ws://{host_b}/ws/chat/{conversation}/",
-            origin=f"http://{host_b}",
-            additional_headers={"Cookie": f"sessionid={world['session']}"},
-        ) as socket_b:
+        async with watch(host_b, conversation, world["session"]) as socket_b:
             loop = asyncio.get_running_loop()
-            sent = await loop.run_in_executor(
-                None, post, host_a, f"/c/{conversation}/messages/", {"content": "Hello A"}
-            )
-            assert sent.status_code in (200, 302), sent.text[:500]
-            frames = []
-            while sum(" chunk" in f for f in frames) < 5:
-                frames.append(await asyncio.wait_for(socket_b.recv(), 10))
-            reply_id = next(match.group(1) for f in frames if (match := IN_PROGRESS.search(f)))
+            frames, reply_id = await send_and_see_it_stream(socket_b, post, host_a, conversation)
             stopped = await loop.run_in_executor(None, post, host_b, f"/c/{conversation}/stop/", {})
             assert stopped.status_code in (204, 302), stopped.text[:500]
             while 'data-status="stopped"' not in frames[-1]:
@@ -241,23 +255,10 @@ def test_stop_after_the_engine_process_was_killed_takes_effect_at_once(
 
     post = functools.partial(browser_post, world["session"], conversation)
 
-    import websockets
-
     async def scenario() -> tuple[str, float]:
-        async with websockets.connect(
-            f"ws://{host_b}/ws/chat/{conversation}/",
-            origin=f"http://{host_b}",
-            additional_headers={"Cookie": f"sessionid={world['session']}"},
-        ) as socket_b:
+        async with watch(host_b, conversation, world["session"]) as socket_b:
             loop = asyncio.get_running_loop()
-            sent = await loop.run_in_executor(
-                None, post, host_a, f"/c/{conversation}/messages/", {"content": "Hello A"}
-            )
-            assert sent.status_code in (200, 302), sent.text[:500]
-            frames = []
-            while sum(" chunk" in f for f in frames) < 5:
-                frames.append(await asyncio.wait_for(socket_b.recv(), 10))
-            reply_id = next(match.group(1) for f in frames if (match := IN_PROGRESS.search(f)))
+            frames, reply_id = await send_and_see_it_stream(socket_b, post, host_a, conversation)
             two_servers.processes[0].kill()  # A dies mid-reply: no engine is left to obey Stop
             await loop.run_in_executor(None, two_servers.processes[0].wait)
             started = time.monotonic()
