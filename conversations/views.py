@@ -431,7 +431,12 @@ def switch_branch(request: HtmxHttpRequest, message_id: str) -> HttpResponse:
 def branch_new_chat(request: HtmxHttpRequest, message_id: str) -> HttpResponse:
     """Copy the thread up to a message into a new chat and open it ("Branch in new chat")."""
     message = selectors.message_get_for_user(user=request.user, public_id=message_id)
-    conversation = services.conversation_branch(message=message, user=request.user)
+    try:
+        # A write like any other: the same limit /api's branch has (WriteThrottle).
+        throttle_check(user=request.user, scope="write")
+        conversation = services.conversation_branch(message=message, user=request.user)
+    except (services.ConversationError, ValidationError, RateLimited) as exc:
+        return _branch_error(request, message.conversation, exc)
     url = reverse("conversation", args=[conversation.public_id])
     if request.htmx:
         return HttpResponseClientRedirect(url)

@@ -52,3 +52,15 @@ def test_browser_share_and_bulk_count_against_the_write_limit(owner_client, owne
     assert "too fast" in response.text
     conversation.refresh_from_db()
     assert conversation.archived_at is None
+
+
+def test_browser_branch_counts_against_the_write_limit_like_the_api(owner_client, owner, settings):
+    settings.API_WRITE_RATE = "1/min"
+    conversation = ConversationFactory(owner=owner, title="Trip")
+    question = Message.objects.create(conversation=conversation, role="user", content="Hi")
+    url = f"/m/{question.public_id}/branch/"
+    assert owner_client.post(url, headers=HTMX).status_code == 200  # HX-Redirect to the copy
+    refused = owner_client.post(url, headers=HTMX)
+    assert refused.status_code == 429
+    assert "too fast" in refused.text
+    assert Conversation.objects.filter(owner=owner).count() == 2
