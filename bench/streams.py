@@ -46,9 +46,15 @@ def rss_kib(pid: int) -> int:
     return 0
 
 
-def cpu_seconds(pid: int) -> float:
+def cpu_split(pid: int) -> tuple[float, float]:
+    """Return the process's (user, system) CPU seconds so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
+
+
+def cpu_seconds(pid: int) -> float:
+    return sum(cpu_split(pid))
 
 
 def pct(values: list[float], q: float) -> float:
@@ -231,8 +237,13 @@ class Bench:
                     return
 
         listeners = [asyncio.create_task(listen(i, ws)) for i, ws in enumerate(sockets)]
+        # Every reply streams at the same moment: the upstream holds each first token until
+        # all are open, so starting them (one POST each) does not spread them out.
+        self.fake.streams_started = 0
+        self.fake.start_together = count
         loop = asyncio.get_running_loop()
-        server_cpu, client_cpu = cpu_seconds(self.server.pid), time.process_time()
+        server_split, client_cpu = cpu_split(self.server.pid), time.process_time()
+        server_cpu = sum(server_split)
         started = time.monotonic()
         with ThreadPoolExecutor(32) as pool:
             posted = await asyncio.gather(
@@ -243,10 +254,37 @@ class Bench:
                     for public_id, tag, session in zip(conversations, tags, sessions, strict=True)
                 )
             )
+        posted_at = time.monotonic()
+        spy = None
+        if self.args.profile and count == max(self.args.streams):
+            # The server while the replies stream (py-spy, not a dependency of the project).
+            spy = subprocess.Popen(
+                [
+                    self.args.profile,
+                    "record",
+                    "-p",
+                    str(self.server.pid),
+                    "-d",
+                    "3",
+                    "-r",
+                    "200",
+                    "--gil",
+                    "--format",
+                    "raw",
+                    "-o",
+                    str(self.workdir / f"spy-{count}.txt"),
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.gather(*listeners), timeout=self.args.round_timeout)
         elapsed = time.monotonic() - started
+        if spy is not None:
+            spy.wait()
+            print(f"profile: {self.workdir / f'spy-{count}.txt'}", file=sys.stderr)
         server_cpu = cpu_seconds(self.server.pid) - server_cpu
+        server_sys = cpu_split(self.server.pid)[1] - server_split[1]
         client_cpu = time.process_time() - client_cpu
         peak_rss = rss_kib(self.server.pid)
         for ws in sockets:
@@ -278,8 +316,17 @@ class Bench:
                     finished += 1
             frames_per_reply.append(reply_frames)
         writes = self.writes_since(log_offset)
+        # How many replies were streaming at once: the most upstream streams overlapping.
+        spans = [(t[0], t[-1]) for t in (self.fake.token_times.get(tag) for tag in tags) if t]
+        edges = sorted([(a, 1) for a, _ in spans] + [(b, -1) for _, b in spans])
+        at_once = peak = 0
+        for _, step in edges:
+            at_once += step
+            peak = max(peak, at_once)
         return {
             "streams": count,
+            "peak_at_once": peak,
+            "post_s": posted_at - started,
             "posted_ok": sum(code in (200, 302) for code in posted),
             "finished": finished,
             "elapsed": elapsed,
@@ -293,6 +340,7 @@ class Bench:
             "peak_rss_mib": peak_rss / 1024,
             "bytes_x_final": statistics.mean(byte_ratios) if byte_ratios else float("nan"),
             "server_cpu_s": server_cpu,
+            "server_sys_s": server_sys,
             "server_us_per_token": server_cpu / (count * self.args.tokens) * 1e6,
             "client_cpu_s": client_cpu,
         }
@@ -346,6 +394,7 @@ def main() -> None:
     parser.add_argument("--tokens", type=int, default=60)
     parser.add_argument("--redis", default="", help="REDIS_URL for the server (else in-memory)")
     parser.add_argument("--token-delay", type=float, default=0.02)
+    parser.add_argument("--profile", default="", help="py-spy's path: profile the largest round")
     parser.add_argument("--round-timeout", type=float, default=180)
     args = parser.parse_args()
     args.streams = [int(n) for n in args.streams.split(",") if n]
@@ -368,18 +417,22 @@ def main() -> None:
         f"{os.cpu_count()} CPUs.\n"
     )
     print(
-        "| streams | finished | per-token added p50 / p99 (ms) | first token added p50 / p99 "
+        "| streams | streaming at once | all sent in (s) | finished "
+        "| per-token added p50 / p99 (ms) | first token added p50 / p99 "
         "(ms) | frames per reply | DB writes per reply | RSS per connection (KiB) | wall (s) "
-        "| bytes per reply / final HTML | server CPU s (µs per token) | load generator CPU s |"
+        "| bytes per reply / final HTML | server CPU s (system; µs per token) "
+        "| load generator CPU s |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(
-            f"| {r['streams']} | {r['finished']}/{r['posted_ok']} | {r['token_p50']:.0f} / "
+            f"| {r['streams']} | {r['peak_at_once']} | {r['post_s']:.1f} | "
+            f"{r['finished']}/{r['posted_ok']} | {r['token_p50']:.0f} / "
             f"{r['token_p99']:.0f} | {r['ttft_p50']:.0f} / {r['ttft_p99']:.0f} | "
             f"{r['frames']:.1f} | {r['writes']:.1f} | {r['kib_per_conn']:.0f} | "
             f"{r['elapsed']:.1f} | {r['bytes_x_final']:.2f} | {r['server_cpu_s']:.1f} "
-            f"({r['server_us_per_token']:.0f}) | {r['client_cpu_s']:.1f} |"
+            f"(sys {r['server_sys_s']:.1f}; {r['server_us_per_token']:.0f}) | "
+            f"{r['client_cpu_s']:.1f} |"
         )
     if idle:
         print(

@@ -140,6 +140,9 @@ else:
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Threads one server process runs sync views on (chatbot/asgi.py); 0: Django's thread per request.
+SYNC_THREADS = int(os.environ.get("SYNC_THREADS", "4"))
+
 # Channel layer: in-memory for one process, Redis to scale past it.
 REDIS_URL = os.environ.get("REDIS_URL", "")
 # Messages a socket's channel holds before the layer drops new ones (see CHANNEL_LAYERS).
@@ -148,22 +151,23 @@ CHANNEL_CAPACITY = int(os.environ.get("CHANNEL_CAPACITY", "1000"))
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            # Redis pub/sub: a group send is one PUBLISH, and each process reads every event
+            # on one subscribed connection and hands it to its own sockets. The list-based
+            # RedisChannelLayer pops one event per round trip per process, which capped a
+            # process near 2,000 events a second: at 100 streams, frames queued for seconds
+            # (bench/README.md, Streams). Events are not stored: a socket that misses one
+            # resyncs (seq), and a reply's end is also in the database.
+            "BACKEND": "core.layers.RedisPubSubChannelLayer",
             "CONFIG": {
-                # redis-py's default 5 s socket timeout equals channels-redis' 5 s blocking
-                # read, so idle sockets would die with "Timeout reading"; give it headroom.
                 "hosts": [{"address": REDIS_URL, "socket_timeout": 30}],
                 "prefix": os.environ.get("REDIS_PREFIX", "chatbot"),
-                # A socket takes ~20 frames a second per streaming reply it watches; the
-                # default 100 dropped final frames under load. Past this a socket resyncs.
-                "capacity": CHANNEL_CAPACITY,
-                "expiry": 30,
             },
         }
     }
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # One connection pool per process, not one per request or task (core/cache.py).
+            "BACKEND": "core.cache.SharedRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": os.environ.get("REDIS_PREFIX", "chatbot"),
         }
@@ -297,6 +301,8 @@ DEMO_TOKEN_DELAY = float(os.environ.get("DEMO_TOKEN_DELAY", 0.03))
 GENERATION_TIMEOUT = float(os.environ.get("GENERATION_TIMEOUT", 60))
 # How often partial text is written to the database while streaming.
 GENERATION_FLUSH_INTERVAL = float(os.environ.get("GENERATION_FLUSH_INTERVAL", 0.25))
+# A streaming reply's frames go out at most this often (seconds), tokens coalesced between.
+GENERATION_PUBLISH_INTERVAL = float(os.environ.get("GENERATION_PUBLISH_INTERVAL", 0.05))
 # Context budget in tokens per model ("name=tokens,…"); DEFAULT_CONTEXT_TOKENS otherwise.
 MODEL_CONTEXT_TOKENS = {
     name: int(size)

@@ -8,6 +8,7 @@ write goes through the services, every read through the ownership selectors.
 import asyncio
 from functools import cache
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
@@ -15,10 +16,12 @@ from django.contrib.auth.signals import user_logged_out
 from django.dispatch import receiver
 from django.http import Http404
 from django.template.loader import render_to_string
+from django.utils import timezone
 from django.utils.html import escape
 
 from accounts.selectors import session_signs_in
 from conversations.engine import CSRF_FIELD
+from conversations.engine.blocks import frame_html
 from conversations.models import Conversation, Message
 from conversations.selectors import (
     conversation_get_for_user,
@@ -49,24 +52,6 @@ def thread_refresh_html(conversation_public_id: str) -> str:
     return render_to_string(
         "conversations/chat.html#thread-refresh-oob",
         {"conversation_public_id": conversation_public_id},
-    )
-
-
-def stream_frame_html(
-    public_id: str, *, seq: int, append: str, replace: bool, keep: int, delta: str
-) -> str:
-    """Return a streamed frame: closed blocks appended (or all replaced), the tail replaced.
-
-    The HTML is the engine's, rendered and sanitized once. The tail travels as text: keep
-    `data-keep` UTF-16 units of the tail this socket was last sent and add `data-delta`
-    (app.js). `data-seq` lets the page drop a frame older than what it shows.
-    """
-    kind, swap = ("replace", "innerHTML") if replace else ("append", "beforeend")
-    return (
-        f'<div id="message-{public_id}" data-status="in_progress" data-frame="{kind}" '
-        f'data-seq="{seq}" hx-swap-oob="{swap}:#message-{public_id}-blocks">{append}</div>'
-        f'<div data-frame="tail" data-seq="{seq}" data-keep="{keep}" data-delta="{escape(delta)}" '
-        f'hx-swap-oob="innerHTML:#message-{public_id}-tail"></div>'
     )
 
 
@@ -112,6 +97,19 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 await self.send(text_data=self._render(*current))
                 await self._resync(current[0].public_id)
 
+    async def dispatch(self, message):
+        """Run the event's handler, without Channels' database clean-up before each one.
+
+        Channels hops to a thread to close stale database connections before every handler:
+        for a socket relaying a frame every few dozen milliseconds, that hop (through the one
+        thread they all share) cost more than the frame. The handlers here that touch the
+        database go through database_sync_to_async, which does that clean-up itself.
+        """
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
     async def disconnect(self, code):
         if getattr(self, "sender", None) is not None:
             self.sender.cancel()
@@ -138,12 +136,17 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def message_created(self, event):
         if self.ended:
             return
-        entries = await database_sync_to_async(self._load_messages)(event["message_ids"])
-        if not entries:
+        for public_id in event["message_ids"]:
+            self._forget_stream(public_id)  # a continued reply streams again
+        html = event.get("html")
+        if html and event.get("zone") == timezone.get_current_timezone_name():
+            # Rendered once by the sender, in this socket's zone: no query, no render here.
+            await self.send(text_data=html.replace(CSRF_FIELD, self._csrf_field()))
             return
-        for message, _, _ in entries:
-            self._forget_stream(message.public_id)  # a continued reply streams again
-        await self.send(text_data=self._created_frame(entries, event.get("replaces", "")))
+        # A browser in another zone than the sender's shows its own times (rare: one render).
+        entries = await database_sync_to_async(self._load_messages)(event["message_ids"])
+        if entries:
+            await self.send(text_data=self._created_frame(entries, event.get("replaces", "")))
 
     async def generation_delta(self, event):
         """Relay a frame the engine rendered once: no render and no query here."""
@@ -160,20 +163,22 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.seqs[public_id] = seq
         pending = self.pending.get(public_id)
         if pending is None or event["reset"]:
-            # The tail as a delta only on top of a tail this socket was sent.
-            has_tail = public_id in self.tails_sent and pending is None and not event["reset"]
+            # The engine's frame as it is when it fits what this socket shows: its tail delta
+            # applies on top of a tail this socket was sent (or replaces it whole).
+            fits = event["reset"] or public_id in self.tails_sent or not event["tail_keep"]
             self.pending[public_id] = {
                 "seq": seq,
                 "append": event["append_html"],
                 "replace": event["reset"],
-                "keep": event["tail_keep"] if has_tail else 0,
-                "delta": event["tail_delta"] if has_tail else event["tail_html"],
+                "keep": event["tail_keep"] if fits else 0,
+                "delta": event["tail_delta"] if fits else event["tail_html"],
+                "html": event.get("html") if fits else None,
             }
         else:
             # A socket that falls behind sends the frames it missed as one: stale tails go.
             pending["seq"] = seq
             pending["append"] += event["append_html"]
-            pending["keep"], pending["delta"] = 0, event["tail_html"]
+            pending["keep"], pending["delta"], pending["html"] = 0, event["tail_html"], None
         self._schedule_send()
 
     async def generation_frame(self, event):
@@ -189,6 +194,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             "replace": True,
             "keep": 0,
             "delta": event["tail_html"],
+            "html": None,
         }
         self._schedule_send()
 
@@ -215,7 +221,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
         while self.pending and not self.ended:
             public_id, frame = self.pending.popitem()
             self.tails_sent.add(public_id)
-            await self.send(text_data=stream_frame_html(public_id, **frame))
+            # Rendered by the engine once for every socket; a merged or resync frame here.
+            html = frame.pop("html") or frame_html(public_id, **frame)
+            await self.send(text_data=html)
 
     async def generation_done(self, event):
         public_id = event["message_id"]

@@ -116,6 +116,15 @@ def render_markdown_uncached(text: str) -> SafeString:
     return mark_safe(_CLEANER.clean(_MD.render(text)))  # noqa: S308 - cleaned by nh3 just now
 
 
+def rendered(html: str) -> SafeString:
+    """Mark HTML this module rendered and sanitized as safe again.
+
+    A streamed reply's blocks cross the channel layer as plain text; the frame that carries
+    them to the page (engine.blocks.frame_html) must not escape them a second time.
+    """
+    return mark_safe(html)  # noqa: S308 - only ever output of render_markdown*
+
+
 @lru_cache(maxsize=1024)
 def render_markdown(text: str) -> SafeString:
     """Return sanitized HTML for markdown text."""

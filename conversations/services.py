@@ -430,13 +430,21 @@ def _append_turn(
         leaf=-1,
         now=timezone.now(),
     )
-    events.messages_created(
-        conversation_public_id=conv.public_id,
-        message_ids=[user_message.public_id, reply.public_id],
-        replaces=replaces,
-    )
+    _messages_created(conv, [user_message, reply], replaces=replaces)
     transaction.on_commit(lambda: _start_generation(reply.pk))
     return SendResult(user_message, reply, created=True)
+
+
+def _messages_created(conv: Conversation, messages: list[Message], *, replaces: str) -> None:
+    """Tell every tab on the conversation about new messages, their frame rendered once here."""
+    events.messages_created(
+        conversation_public_id=conv.public_id,
+        message_ids=[m.public_id for m in messages],
+        replaces=replaces,
+        html=engine.messages_created_render(
+            conversation=conv, messages=messages, replaces=replaces
+        ),
+    )
 
 
 def _start_generation(message_id: int) -> None:
@@ -610,11 +618,7 @@ def message_regenerate(*, message: Message, model: str | None = None) -> SendRes
                 )
         except IntegrityError:
             raise GenerationInProgress(GENERATION_BUSY) from None
-        events.messages_created(
-            conversation_public_id=conv.public_id,
-            message_ids=[reply.public_id],
-            replaces=replaces,
-        )
+        _messages_created(conv, [reply], replaces=replaces)
         transaction.on_commit(lambda: _start_generation(reply.pk))
     return SendResult(prompt, reply, created=True)
 
@@ -655,11 +659,7 @@ def message_continue(*, user, message: Message) -> Message:
             raise GenerationInProgress(GENERATION_BUSY) from None
         conversation_counters_update(conv, now=reply.updated_at)
         # Every tab swaps the ended reply for its running copy, then follows its frames.
-        events.messages_created(
-            conversation_public_id=conv.public_id,
-            message_ids=[reply.public_id],
-            replaces=reply.public_id,
-        )
+        _messages_created(conv, [reply], replaces=reply.public_id)
         transaction.on_commit(lambda: _start_generation(reply.pk))
     return reply
 

@@ -6,6 +6,7 @@ Payloads are JSON primitives (ids, text) so the in-memory layer and Redis behave
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
+from django.utils import timezone
 
 
 def conversation_group(conversation_public_id: str) -> str:
@@ -39,8 +40,15 @@ def sidebar_changed_event(
     return event
 
 
-def messages_created_event(*, message_ids: list[str], replaces: str = "") -> dict:
-    return {"type": "message.created", "message_ids": message_ids, "replaces": replaces}
+def messages_created_event(*, message_ids: list[str], replaces: str = "", html: str = "") -> dict:
+    # The frame is rendered once, in the sender's zone; a socket in another zone renders its own.
+    return {
+        "type": "message.created",
+        "message_ids": message_ids,
+        "replaces": replaces,
+        "html": html,
+        "zone": timezone.get_current_timezone_name(),
+    }
 
 
 def thread_changed_event() -> dict:
@@ -72,7 +80,9 @@ def sidebar_changed(
 
 
 # Events of the conversation group `conversation.<public id>` (consumers render them as HTML):
-#   {"type": "message.created", "message_ids": [public ids], "replaces": public id or ""}
+#   {"type": "message.created", "message_ids": [public ids], "replaces": public id or "",
+#    "html": their frame, rendered once (CSRF_PLACEHOLDER for the token), "zone": the zone
+#    it was rendered in}
 #       new messages; "replaces" names the message a new branch takes the place of
 #   {"type": "generation.delta", "message_id": public id, "seq": n, "append_html": closed
 #    blocks to append, "tail_html": the open tail's HTML, "tail_keep" UTF-16 units of the
@@ -111,12 +121,15 @@ async def apublish(group: str, event: dict) -> None:
 
 
 def messages_created(
-    *, conversation_public_id: str, message_ids: list[str], replaces: str = ""
+    *, conversation_public_id: str, message_ids: list[str], replaces: str = "", html: str = ""
 ) -> None:
-    """Tell every tab on the conversation about new messages (after commit)."""
+    """Tell every tab on the conversation about new messages (after commit).
+
+    `html` is their frame, rendered once for every socket (engine.messages_created_render).
+    """
     publish_on_commit(
         conversation_group(conversation_public_id),
-        messages_created_event(message_ids=message_ids, replaces=replaces),
+        messages_created_event(message_ids=message_ids, replaces=replaces, html=html),
     )
 
 
@@ -159,15 +172,17 @@ def user_sessions_ended_event() -> dict:
 
 
 def generation_delta_event(
-    *, message_public_id: str, frame, text_start: int = 0, text_delta: str = ""
+    *, message_public_id: str, frame, text_start: int = 0, text_delta: str = "", html: str = ""
 ) -> dict:
     """Return the event of one streamed frame (a blocks.Frame) as JSON primitives.
 
-    `text_delta` is the raw text added at `text_start`, for the clients of text (SSE).
+    `text_delta` is the raw text added at `text_start`, for the clients of text (SSE);
+    `html` the frame as a socket that was sent the previous one shows it, rendered once.
     """
     return {
         "type": "generation.delta",
         "message_id": message_public_id,
+        "html": html,
         "text_start": text_start,
         "text_delta": text_delta,
         "seq": frame.seq,

@@ -378,6 +378,8 @@
     } else if (kind !== "tail") {
       article.dataset.seq = String(next);
     } else {
+      // A frame that closes no block is its tail alone: it records the frame shown too.
+      article.dataset.seq = String(next);
       // The tail comes as text: keep that many UTF-16 units of the last one, add the delta.
       const keep = Number(wrapper.getAttribute("data-keep") || 0);
       const tail = (keep ? (tails.get(article) || "").slice(0, keep) : "") +

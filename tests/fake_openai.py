@@ -10,6 +10,8 @@ settings at it. Knobs (set them on the fixture's object before sending):
 - `stall_after` + `stall_seconds`: go silent after that many tokens
 - `include_usage`: send the final usage chunk
 - `title`: the text of non-streamed completions; `fail_titles` answers them with a 503
+- `start_together`: hold every stream's first token until that many streams are open
+  (benchmarks: replies that really stream at the same time, however long starting them took)
 
 `requests` records every JSON body received; `usages` every usage report sent.
 """
@@ -31,6 +33,7 @@ class FakeOpenAI:
     def __init__(self):
         self.closing = threading.Event()
         self.lock = threading.Lock()
+        self.all_started = threading.Condition(self.lock)
         self.reset()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self.server.daemon_threads = True
@@ -56,6 +59,7 @@ class FakeOpenAI:
         self.usages = []
         self.streams_started = 0
         self.streams_finished = 0
+        self.start_together = 0
         # When a dict: {last user message: [monotonic time each token was sent]} (benchmarks).
         self.token_times = None
 
@@ -68,6 +72,8 @@ class FakeOpenAI:
 
     def close(self) -> None:
         self.closing.set()
+        with self.all_started:
+            self.all_started.notify_all()
         self.server.shutdown()
         self.server.server_close()
 
@@ -140,12 +146,19 @@ def _handler_for(fake: FakeOpenAI):
                 "created": int(time.time()),
                 "model": body.get("model", ""),
             }
-            with fake.lock:
-                fake.streams_started += 1
             self.send_response(200)
             self.send_header("Content-Type", "text/event-stream")
             self.send_header("Transfer-Encoding", "chunked")
             self.end_headers()
+            self.wfile.flush()
+            with fake.all_started:
+                # As a model does: the response starts at once, its first token comes later.
+                fake.streams_started += 1
+                fake.all_started.notify_all()
+                fake.all_started.wait_for(
+                    lambda: fake.streams_started >= fake.start_together or fake.closing.is_set(),
+                    timeout=300,
+                )
             try:
                 if fake.first_token_delay:
                     fake.wait(fake.first_token_delay)

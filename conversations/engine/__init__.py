@@ -25,6 +25,7 @@ from conversations.engine.store import (
     CSRF_FIELD,
     CSRF_PLACEHOLDER,
     message_render,
+    messages_created_render,
     sweep_at_startup,
     sweep_generations,
 )
@@ -41,6 +42,7 @@ __all__ = [
     "heartbeat_ttl",
     "is_running",
     "message_render",
+    "messages_created_render",
     "run_generation",
     "runs_here",
     "start_generation",

@@ -17,7 +17,14 @@ import re
 from dataclasses import dataclass
 from itertools import pairwise
 
-from conversations.rendering import markdown_blocks, render_markdown, render_markdown_uncached
+from django.utils.html import format_html
+
+from conversations.rendering import (
+    markdown_blocks,
+    render_markdown,
+    render_markdown_uncached,
+    rendered,
+)
 
 # The same line-end and NUL rule markdown-it's normalize step applies before it splits lines.
 _NEWLINES_RE = re.compile(r"\r\n?")
@@ -219,3 +226,38 @@ class BlockRenderer:
         self._offset += bounds[-1] if len(bounds) > 1 else 0
         self._closed.extend(html)
         return "".join(html)
+
+
+def frame_html(
+    public_id: str, *, seq: int, append: str, replace: bool, keep: int, delta: str
+) -> str:
+    """Return a streamed frame's HTML: closed blocks appended (or all replaced), the tail.
+
+    `append` is the renderer's sanitized HTML. The tail travels as text: keep `data-keep`
+    UTF-16 units of the tail last shown and add `data-delta` (app.js); `data-seq` lets the
+    page drop a frame older than what it shows. A frame that closes no block is the tail
+    alone. Built with format_html, which escapes every value: a template render cost more
+    than the rest of a frame, and the engine builds one per frame of every streaming reply.
+    """
+    tail = format_html(
+        '<div data-frame="tail" data-seq="{}" data-keep="{}" data-delta="{}" '
+        'hx-swap-oob="innerHTML:#message-{}-tail"></div>',
+        seq,
+        keep,
+        delta,
+        public_id,
+    )
+    if not append and not replace:
+        return tail
+    kind, swap = ("replace", "innerHTML") if replace else ("append", "beforeend")
+    blocks = format_html(
+        '<div id="message-{}" data-status="in_progress" data-frame="{}" data-seq="{}" '
+        'hx-swap-oob="{}:#message-{}-blocks">{}</div>',
+        public_id,
+        kind,
+        seq,
+        swap,
+        public_id,
+        rendered(append),
+    )
+    return blocks + tail

@@ -1,7 +1,8 @@
 """One reply's run: small tasks, each with one job, around the provider's stream.
 
 The reader takes the tokens in (the only per-token work); the publisher sends what arrived at
-most every PUBLISH_INTERVAL; the flusher writes it at most every GENERATION_FLUSH_INTERVAL;
+most every PUBLISH_INTERVAL; the process's flusher (flusher.py) writes it, with every other
+reply's, at most every GENERATION_FLUSH_INTERVAL;
 the heartbeat keeps the liveness key; the listener and the silence watch end the reply.
 Whichever of reader, stop and silence finishes first decides the final status.
 """
@@ -15,7 +16,9 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.utils import timezone
 
+from conversations.engine.blocks import frame_html
 from conversations.engine.db import engine_db
+from conversations.engine.flusher import flusher_for
 from conversations.engine.state import (
     HEARTBEAT_INTERVAL,
     STOPPED_REASON,
@@ -27,9 +30,7 @@ from conversations.engine.store import (
     ABANDONED_REASON,
     conversation_save_title,
     reply_finish,
-    reply_flush,
     reply_prepare,
-    reply_render,
 )
 from conversations.engine.titles import generate_title
 from conversations.llm import ProviderError, TextDelta, Usage, get_provider
@@ -39,7 +40,7 @@ from core import events
 logger = logging.getLogger(__name__)
 
 # Frames reach the browser at most this often (seconds): coalesced, never one per token.
-PUBLISH_INTERVAL = 0.05
+PUBLISH_INTERVAL = settings.GENERATION_PUBLISH_INTERVAL
 
 Outcome = tuple[str, str]
 
@@ -89,8 +90,10 @@ async def _stream(gen: Generation, db) -> Outcome:
     stopped = asyncio.create_task(gen.stop.wait())
     silence = asyncio.create_task(_watch_silence(gen))
     publisher = asyncio.create_task(_publish(gen, arrived, ended))
-    # These two end on `ended`, never cancelled: a write under way always completes.
-    flusher = asyncio.create_task(_flush(gen, db, ended))
+    # The process's one writer of partial text; it sets gen.stop if the reply must stop.
+    flusher = flusher_for(db)
+    flusher.add(gen)
+    # It ends on `ended`, never cancelled: a write under way always completes.
     heartbeat = asyncio.create_task(_beat(gen, db, ended))
     try:
         await asyncio.wait(
@@ -98,8 +101,14 @@ async def _stream(gen: Generation, db) -> Outcome:
         )
         if gen.stop.is_set():
             return Message.Status.STOPPED, gen.stop_reason
+        if reader.done() and gen.text:
+            # The last tokens go out now, not with the final frame after the reply's write.
+            publisher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await publisher
+            await _send_frame(gen)
         for task in (reader, silence, publisher):
-            if task.done():
+            if task.done() and not task.cancelled():
                 return task.result()
         raise AssertionError("no task ended the reply")  # pragma: no cover
     finally:
@@ -109,7 +118,8 @@ async def _stream(gen: Generation, db) -> Outcome:
         ended.set()
         await asyncio.gather(reader, stopped, silence, publisher, return_exceptions=True)
         await stream.aclose()
-        await asyncio.gather(flusher, heartbeat, return_exceptions=True)
+        await flusher.discard(gen)
+        await asyncio.gather(heartbeat, return_exceptions=True)
 
 
 async def _read(stream, gen: Generation, arrived: asyncio.Event) -> Outcome:
@@ -137,55 +147,44 @@ async def _watch_silence(gen: Generation) -> Outcome:
 
 
 async def _publish(gen: Generation, arrived: asyncio.Event, ended: asyncio.Event) -> None:
-    """Send what changed to the conversation's group, at most every PUBLISH_INTERVAL.
-
-    The frame is rendered here once for every socket: closed blocks once, the tail each time.
-    """
-    layer = get_channel_layer()
-    group = events.conversation_group(gen.conversation_public_id)
-    published = gen.prefix  # the raw text already sent, for clients of the text (SSE)
+    """Send what changed to the conversation's group, at most every PUBLISH_INTERVAL."""
     while True:
         await arrived.wait()
         arrived.clear()
-        text = gen.text
-        frame = gen.renderer.feed(text)
-        start = len(published) if text.startswith(published) else 0
-        await layer.group_send(
-            group,
-            events.generation_delta_event(
-                message_public_id=gen.public_id,
-                frame=frame,
-                text_start=start,
-                text_delta=text[start:],
-            ),
-        )
-        published = text
+        await _send_frame(gen)
         if await _pause(ended, PUBLISH_INTERVAL):
             return
 
 
-async def _flush(gen: Generation, db, ended: asyncio.Event) -> None:
-    """Write new partial text every flush interval; set gen.stop if the reply must stop.
+async def _send_frame(gen: Generation) -> None:
+    """Send the text that arrived since the last frame, if any, as one frame.
 
-    The write runs beside the stream, never holding up its tokens; while one is still queued
-    for the database, the next waits (fewer writes under load).
+    The frame is rendered here once for every socket: closed blocks once, the tail each time.
     """
-    interval = settings.GENERATION_FLUSH_INTERVAL
-    written = len(gen.prefix)  # a continued reply's stored text is not written again
-    last = time.monotonic()
-    while not await _pause(ended, last + interval - time.monotonic()):
-        last = time.monotonic()
-        text = gen.text if len(gen.text) > written else None
-        try:
-            keep_going = await db(reply_flush)(gen, text)
-        except Exception as exc:  # noqa: BLE001 - the final write still stores the text
-            logger.warning("Could not write the partial reply %s: %s", gen.public_id, exc)
-            continue
-        if text is not None:
-            written = len(text)
-        if not keep_going:
-            gen.stop.set()
-            return
+    text, published = gen.text, gen.published
+    if text == published and gen.renderer.seq:
+        return
+    frame = gen.renderer.feed(text)
+    start = len(published) if text.startswith(published) else 0
+    html = frame_html(
+        gen.public_id,
+        seq=frame.seq,
+        append=frame.append_html,
+        replace=frame.reset,
+        keep=frame.tail_keep,
+        delta=frame.tail_delta,
+    )
+    gen.published = text
+    await get_channel_layer().group_send(
+        events.conversation_group(gen.conversation_public_id),
+        events.generation_delta_event(
+            message_public_id=gen.public_id,
+            frame=frame,
+            text_start=start,
+            text_delta=text[start:],
+            html=html,
+        ),
+    )
 
 
 async def _beat(gen: Generation, db, ended: asyncio.Event) -> None:
@@ -234,7 +233,7 @@ async def _listen_for_stop(gen: Generation) -> None:
 
 
 async def _end(gen: Generation, db, status: str, reason: str) -> None:
-    final_status = await db(reply_finish)(gen, status, reason)
+    final_status, html = await db(reply_finish)(gen, status, reason)
     logger.info(
         "Reply %s ended %s: %d chars, %d database writes, %.2fs",
         gen.public_id,
@@ -243,11 +242,6 @@ async def _end(gen: Generation, db, status: str, reason: str) -> None:
         gen.flushes,
         time.monotonic() - gen.started,
     )
-    try:
-        html = await db(reply_render)(gen)
-    except Exception:  # noqa: BLE001 - sockets then load the stored reply themselves
-        logger.exception("Could not render the final frame of %s", gen.public_id)
-        html = ""
     await events.apublish(
         events.conversation_group(gen.conversation_public_id),
         events.generation_done_event(

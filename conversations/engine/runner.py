@@ -74,3 +74,5 @@ async def wait_for_running() -> None:
     """Wait until every generation started in this process has finished (tests, shutdown)."""
     while _tasks:
         await asyncio.gather(*list(_tasks), return_exceptions=True)
+        # Awaiting tasks that are all done does not yield: let their done callbacks run.
+        await asyncio.sleep(0)

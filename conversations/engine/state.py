@@ -35,6 +35,8 @@ class Generation:
     # A continued reply: the text it already had and the tokens already counted for it.
     prefix: str = ""
     prior_tokens: tuple[int, int] = (0, 0)
+    # The text the last frame showed (raw, for clients of the text: SSE).
+    published: str = ""
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     # The stopped reply's status line: who stopped it (a moderator's lock says why).
     stop_reason: str = STOPPED_REASON

@@ -7,6 +7,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.cache import cache
 from django.db import DatabaseError, close_old_connections, transaction
+from django.db.models import Case, F, TextField, Value, When
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -55,6 +56,7 @@ def reply_prepare(message_id: int) -> Generation | None:
         title_source=title_source if not conversation.title else "",
         text=prefix,
         prefix=prefix,
+        published=prefix,
         prior_tokens=(reply.input_tokens, reply.output_tokens),
     )
     if prefix:
@@ -62,29 +64,45 @@ def reply_prepare(message_id: int) -> Generation | None:
     return gen
 
 
-def reply_flush(gen: Generation, text: str | None) -> bool:
-    """Write new partial text (if any); return False if the reply must stop.
+def replies_flush(message_ids: list[int], texts: dict[int, str]) -> dict[int, str]:
+    """Write streaming replies' new partial text in one UPDATE; return those that must stop.
 
-    A stop can come from a process whose event never reached this one (the cache flag), or
-    the row may have been ended meanwhile (Stop with no engine in sight, the sweeper).
+    `message_ids` are the replies streaming in this process, `texts` the new text of those
+    that have some. A reply must stop when a process whose event never reached this one set
+    its stop flag (the value, if text, is the status line), or when its row was ended
+    meanwhile (Stop with no engine in sight, the sweeper): the map gives the reason or "".
     """
-    flag = cache.get(stop_key(gen.message_id))
-    if flag is not None:
-        if isinstance(flag, str) and flag:
-            gen.stop_reason = flag
-        return False
-    if text is None:
-        return True
-    gen.flushes += 1
-    return bool(
-        Message.objects.filter(pk=gen.message_id, status=Message.Status.IN_PROGRESS).update(
-            content=text, updated_at=timezone.now()
-        )
+    flags = cache.get_many([stop_key(pk) for pk in message_ids])
+    stops = {}
+    for pk in message_ids:
+        flag = flags.get(stop_key(pk))
+        if flag is not None:
+            stops[pk] = flag if isinstance(flag, str) else ""
+    writes = {pk: text for pk, text in texts.items() if pk not in stops}
+    if not writes:
+        return stops
+    in_progress = Message.objects.filter(pk__in=writes, status=Message.Status.IN_PROGRESS)
+    updated = in_progress.update(
+        content=Case(
+            *(When(pk=pk, then=Value(text)) for pk, text in writes.items()),
+            default=F("content"),
+            output_field=TextField(),
+        ),
+        updated_at=timezone.now(),
     )
+    if updated < len(writes):
+        still = set(in_progress.values_list("pk", flat=True))
+        stops.update((pk, "") for pk in writes if pk not in still)
+    return stops
 
 
-def reply_finish(gen: Generation, status: str, reason: str) -> str:
-    """Store the reply's text, final status and usage, and update the conversation."""
+def reply_finish(gen: Generation, status: str, reason: str) -> tuple[str, str]:
+    """Store the reply's text, final status and usage, and update the conversation.
+
+    Return the final status and the final frame: the canonical message partial rendered
+    once for every socket, CSRF_PLACEHOLDER where the token goes ("" if it could not be
+    rendered: sockets then load the stored reply themselves).
+    """
     usage = gen.usage or Usage()
     input_tokens = usage.input_tokens
     if input_tokens is None:
@@ -134,7 +152,13 @@ def reply_finish(gen: Generation, status: str, reason: str) -> str:
             now=now,
         )
     cache.delete_many([alive_key(gen.message_id), stop_key(gen.message_id)])
-    return reply.status
+    reply.conversation = conversation
+    try:
+        html = message_render(message=reply, conversation=conversation, csrf_token=CSRF_PLACEHOLDER)
+    except Exception:  # noqa: BLE001 - the reply is stored; only its frame is missing
+        logger.exception("Could not render the final frame of %s", gen.public_id)
+        html = ""
+    return reply.status, html
 
 
 MESSAGE_TEMPLATE = "conversations/_message.html"
@@ -161,11 +185,18 @@ def message_render(*, message: Message, conversation: Conversation, csrf_token: 
     )
 
 
-def reply_render(gen: Generation) -> str:
-    """Render the ended reply once for every socket, CSRF_PLACEHOLDER where the token goes."""
-    reply = Message.objects.select_related("conversation").get(pk=gen.message_id)
-    return message_render(
-        message=reply, conversation=reply.conversation, csrf_token=CSRF_PLACEHOLDER
+CREATED_TEMPLATE = "conversations/chat.html#messages-created-oob"
+
+
+def messages_created_render(
+    *, conversation: Conversation, messages: list[Message], replaces: str = ""
+) -> str:
+    """Render new messages once for every socket, CSRF_PLACEHOLDER where the token goes."""
+    positions = message_sibling_positions(conversation=conversation, messages=messages)
+    entries = [(m, *positions.get(m.pk, (1, 1))) for m in messages]
+    return render_to_string(
+        CREATED_TEMPLATE,
+        {"entries": entries, "replaces": replaces, "csrf_token": CSRF_PLACEHOLDER},
     )
 
 

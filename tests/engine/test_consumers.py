@@ -60,7 +60,7 @@ async def test_reply_streams_in_coalesced_frames_and_ends_with_final_frame(
     assert "beforeend:#message-list" in created
     # Frames are coalesced: far fewer than one per token, each the same partial.
     assert 1 <= len(streamed) < len(fake_openai.tokens) / 2
-    assert all(f'id="message-{reply.public_id}"' in f for f in streamed)
+    assert all(f"message-{reply.public_id}" in f for f in streamed)
     assert "word59" in streamed[-1] and 'data-status="completed"' in streamed[-1]
     await sync_to_async(reply.refresh_from_db)()
     assert reply.status == Message.Status.COMPLETED

@@ -22,7 +22,7 @@ from conversations.services import (
     message_send,
 )
 from tests.engine.conftest import frames_until, open_socket, session_cookie, wait_final
-from tests.engine.test_stream_frames import FRAME_RE, apply, is_final
+from tests.engine.test_stream_frames import apply, frame_parts, is_final
 from tests.factories import ConversationFactory, MessageFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -236,8 +236,8 @@ async def test_a_socket_that_saw_the_reply_end_streams_it_again(
     streamed, final = frames[1:-1], frames[-1]
     assert streamed, "the continued reply streamed no frame"
     # Then frames from 1, the first replacing what the page showed whole.
-    first = FRAME_RE.match(streamed[0])
-    assert (first["seq"], first["kind"]) == ("1", "replace")
+    first = frame_parts(streamed[0])
+    assert (first["seq"], first["kind"]) == (1, "replace")
     blocks, tail, seqs = apply(streamed)
     assert seqs == list(range(1, len(seqs) + 1))
     shown = blocks + tail

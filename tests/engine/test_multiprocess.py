@@ -238,7 +238,7 @@ def test_stream_started_on_one_process_reaches_and_is_stopped_through_another(
     # The stream really was cut short, and B's client saw it grow live.
     assert 0 < len(stored["content"]) < len(fake_openai.reply)
     assert fake_openai.reply.startswith(stored["content"])
-    live = [f for f in frames if f'id="message-{reply_id}"' in f]
+    live = [f for f in frames if f"message-{reply_id}" in f]
     assert len(live) >= 3
     assert "Hello A" in frames[0] or any("Hello A" in f for f in frames)
 

@@ -19,13 +19,33 @@ from tests.engine.conftest import frames_until, open_socket, session_cookie
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
+# A frame: the closed blocks it appends (or the whole state it replaces), then the tail; a
+# frame that closes no block is the tail alone.
 FRAME_RE = re.compile(
-    r'<div id="message-(?P<id>[\w-]+)" data-status="in_progress" data-frame="(?P<kind>\w+)" '
-    r'data-seq="(?P<seq>\d+)" hx-swap-oob="[^"]+">(?P<blocks>.*?)</div>'
-    r'<div data-frame="tail" data-seq="(?P=seq)" data-keep="(?P<keep>\d+)" '
-    r'data-delta="(?P<delta>[^"]*)" hx-swap-oob="innerHTML:#message-(?P=id)-tail"></div>$',
+    r'(?:<div id="message-(?P<id>[\w-]+)" data-status="in_progress" data-frame="(?P<kind>\w+)" '
+    r'data-seq="(?P<seq>\d+)" hx-swap-oob="[^"]+">(?P<blocks>.*?)</div>)?'
+    r'<div data-frame="tail" data-seq="(?P<tail_seq>\d+)" data-keep="(?P<keep>\d+)" '
+    r'data-delta="(?P<delta>[^"]*)" hx-swap-oob="innerHTML:#message-(?P<tail_id>[\w-]+)-tail">'
+    r"</div>$",
     re.DOTALL,
 )
+
+
+def frame_parts(frame: str) -> dict:
+    """Return a frame's kind ("append", "replace" or "tail"), seq and appended blocks."""
+    match = FRAME_RE.match(frame)
+    assert match, frame
+    if match["kind"]:
+        assert match["seq"] == match["tail_seq"] and match["id"] == match["tail_id"], frame
+    return {
+        "kind": match["kind"] or "tail",
+        "seq": int(match["tail_seq"]),
+        "blocks": match["blocks"] or "",
+        "keep": int(match["keep"]),
+        "delta": match["delta"],
+    }
+
+
 CSRF_VALUE_RE = re.compile(r'(name="csrfmiddlewaretoken" value=")[^"]*"')
 PARAGRAPHS = [f"Paragraph {i} says something about item {i}." for i in range(8)]
 
@@ -49,13 +69,12 @@ def apply(frames: list[str]) -> tuple[str, str, list[int]]:
     """Play streamed frames as the page does; return (blocks HTML, tail HTML, seqs)."""
     blocks, tail, seqs = "", "", []
     for frame in frames:
-        match = FRAME_RE.match(frame)
-        assert match, frame
-        seqs.append(int(match["seq"]))
-        blocks = match["blocks"] if match["kind"] == "replace" else blocks + match["blocks"]
+        part = frame_parts(frame)
+        seqs.append(part["seq"])
+        blocks = part["blocks"] if part["kind"] == "replace" else blocks + part["blocks"]
         # As app.js does: keep UTF-16 units of the last tail, add the delta.
-        kept = tail.encode("utf-16-le")[: 2 * int(match["keep"])].decode("utf-16-le")
-        tail = kept + html.unescape(match["delta"])
+        kept = tail.encode("utf-16-le")[: 2 * part["keep"]].decode("utf-16-le")
+        tail = kept + html.unescape(part["delta"])
     return blocks, tail, seqs
 
 
@@ -85,7 +104,11 @@ async def test_closed_blocks_are_appended_once_and_the_tail_replaced(
         assert shown.count(paragraph) <= 1
     assert shown.count("<p>") >= len(PARAGRAPHS) - 1
     # Appends only grow: each frame's blocks are a few paragraphs, never the whole reply again.
-    appended = [FRAME_RE.match(f)["blocks"] for f in streamed]
+    appended = [frame_parts(f)["blocks"] for f in streamed]
+    # A frame that closes no block carries only the tail.
+    parts = [frame_parts(f) for f in streamed]
+    assert all(p["blocks"] for p in parts if p["kind"] == "append")
+    assert any(p["kind"] == "tail" for p in parts)
     assert sum(len(a) for a in appended) <= len(render_markdown("\n\n".join(PARAGRAPHS))) + 100
     assert 'data-status="completed"' in final
     # The tail travels as deltas: the whole stream costs less than three final frames.
@@ -117,10 +140,12 @@ async def test_stream_path_makes_no_database_call_in_the_consumer(
     await communicator.receive_nothing(0.05)
     fake_openai.tokens = paragraph_tokens()
     fake_openai.token_delay = 0.01
+    # From the new messages' frame to the final one, the consumer only relays.
+    monkeypatch.setattr(consumers, "database_sync_to_async", counting)
     result = await database_sync_to_async(message_send)(conversation=conversation, content="Hi")
     user_id = result.user_message.public_id
-    await frames_until(communicator, lambda frame: f"message-{user_id}" in frame)
-    monkeypatch.setattr(consumers, "database_sync_to_async", counting)
+    created = await frames_until(communicator, lambda frame: f"message-{user_id}" in frame)
+    assert f'id="message-{result.assistant_message.public_id}"' in created[-1]
     frames = await frames_until(communicator, is_final(result.assistant_message.public_id))
     await engine.wait_for_running()
     await communicator.disconnect()
@@ -155,8 +180,8 @@ async def resync_after_lost_frame(owner, conversation, fake_openai, monkeypatch,
         owner, conversation, fake_openai, paragraph_tokens(), delay=0.02
     )
     assert dropping.lost == 1
-    kinds = [FRAME_RE.match(f)["kind"] for f in streamed]
-    seqs = [int(FRAME_RE.match(f)["seq"]) for f in streamed]
+    kinds = [frame_parts(f)["kind"] for f in streamed]
+    seqs = [frame_parts(f)["seq"] for f in streamed]
     assert 3 not in seqs
     # The socket saw the gap, asked the engine, and got the whole state in one frame.
     assert "replace" in kinds
@@ -199,17 +224,13 @@ def redis_reachable() -> bool:
 async def test_lost_frame_is_resynced_on_redis(
     owner, conversation, fake_openai, fast_engine, monkeypatch, settings
 ):
+    # The layer production runs with Redis (chatbot/settings.py): pub/sub.
     settings.CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {
-                "hosts": [REDIS_TEST_URL],
-                "prefix": f"test-stream-{os.getpid()}",
-                "capacity": 1000,
-                "expiry": 30,
-            },
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": [REDIS_TEST_URL], "prefix": f"test-stream-{os.getpid()}"},
         }
     }
     await resync_after_lost_frame(
-        owner, conversation, fake_openai, monkeypatch, "RedisChannelLayer"
+        owner, conversation, fake_openai, monkeypatch, "RedisPubSubChannelLayer"
     )
