@@ -1,8 +1,10 @@
 """The browser app: sidebar, chat pane and per-conversation actions (HTML and HTMX)."""
 
+import functools
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from urllib.parse import urlsplit
+from operator import attrgetter, itemgetter
+from urllib.parse import quote, urlsplit
 
 from django.conf import settings
 from django.contrib import messages as flash
@@ -10,20 +12,27 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
+from django.template import Context
+from django.template.loader import get_template, render_to_string
 from django.urls import Resolver404, resolve, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.safestring import SafeString
+from django.utils.text import Truncator, add_truncation_text, calculate_truncate_chars_length
+from django.utils.translation import get_language, pgettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect, push_url, reswap, retarget
 
 from accounts.throttling import RateLimited, throttle_check
 from conversations import selectors, services
 from conversations.models import Conversation, Message
-from conversations.selectors import InvalidCursor, Page
+from conversations.selectors import InvalidCursor
 from core.errors import error_text
 from core.http import HtmxHttpRequest, is_partial, login_required
+from core.text import plain_text
 
 SIDEBAR_PAGE = 50
+ROW_PREVIEW_CHARS = 40
 PINNED_LIMIT = 100
 THREAD_PAGE = 50
 
@@ -53,9 +62,7 @@ class SidebarGroup:
     rows: list = field(default_factory=list)
 
 
-def group_label(moment: datetime, today: date) -> str:
-    """Return the sidebar heading for a timestamp, in the current time zone."""
-    day = timezone.localtime(moment).date()
+def _day_label(day: date, today: date) -> str:
     age = (today - day).days
     if age <= 0:
         return "Today"
@@ -68,12 +75,26 @@ def group_label(moment: datetime, today: date) -> str:
     return date_format(day, "F Y")
 
 
-def group_rows(rows: list[Conversation], *, previous_label: str | None = None) -> list:
-    """Split rows (newest first) into date groups; a group the last page began gets no heading."""
+def group_label(moment: datetime, today: date) -> str:
+    """Return the sidebar heading for a timestamp, in the current time zone."""
+    return _day_label(timezone.localtime(moment).date(), today)
+
+
+def group_rows(
+    rows: list, *, previous_label: str | None = None, stamp=attrgetter("updated_at")
+) -> list[SidebarGroup]:
+    """Split rows (newest first) into date groups; a group the last page began gets no heading.
+
+    `stamp` reads a row's time (a model's updated_at by default); each day is labelled once.
+    """
+    zone = timezone.get_current_timezone()
     today = timezone.localdate()
+    labels: dict[date, str] = {}
     groups: list[SidebarGroup] = []
     for row in rows:
-        label = group_label(row.updated_at, today)
+        day = stamp(row).astimezone(zone).date()
+        if (label := labels.get(day)) is None:
+            label = labels[day] = _day_label(day, today)
         if not groups or groups[-1].label != label:
             groups.append(SidebarGroup(label=label, show_heading=label != previous_label))
         groups[-1].rows.append(row)
@@ -88,23 +109,142 @@ def _previous_label(cursor: str | None) -> str | None:
     return group_label(updated_at, timezone.localdate())
 
 
-def sidebar_context(request: HtmxHttpRequest, *, cursor: str | None = None) -> dict:
-    """Return what the sidebar list needs: pinned rows, one dated page, the open conversation."""
-    user = request.user
-    pinned = (
-        selectors.conversation_list_for_sidebar(user=user, pinned=True, limit=PINNED_LIMIT)
-        if not cursor
-        else Page(items=[], next_cursor=None)
+ROW_TEMPLATE = "conversations/_sidebar.html#conversation-row"
+RENAME_TEMPLATE = "conversations/_sidebar.html#rename-form"
+# Rendered rows kept per process (about 1 kB each): a few dozen users' first pages. A row not
+# kept costs what every row cost before (its template render), nothing more.
+ROW_CACHE_SIZE = 4096
+_ID_SLOT = "conv_0"
+
+
+def _row_paths() -> tuple[str, str, str, str]:
+    """Return a row's two paths (chat, actions) each split around the id, reversed once."""
+    link_head, _, link_tail = reverse("conversation", args=[_ID_SLOT]).partition(_ID_SLOT)
+    menu_head, _, menu_tail = reverse("conversation-actions", args=[_ID_SLOT]).partition(_ID_SLOT)
+    return link_head, link_tail, menu_head, menu_tail
+
+
+def row_preview(text: str) -> str:
+    """Return a row's preview: what `|plain|truncatechars:40|default:"No messages yet"` gives.
+
+    The common line (its first 41 characters ASCII: NFC already, one character each) is cut
+    directly; Truncator, which normalizes and walks the text, takes the rest.
+    """
+    line = plain_text(text)
+    if not line[: ROW_PREVIEW_CHARS + 1].isascii():
+        line = Truncator(line).chars(ROW_PREVIEW_CHARS)
+    elif len(line) > ROW_PREVIEW_CHARS:
+        mark = pgettext("String to return when truncating text", "%(truncated_text)s…")
+        keep = calculate_truncate_chars_length(ROW_PREVIEW_CHARS, mark)
+        line = add_truncation_text(line[:keep], mark)
+    return line or "No messages yet"
+
+
+def _row_values(public_id: str, title: str, preview: str, *, current: bool, paths) -> dict:
+    """Return what a sidebar row prints (its template then only prints values)."""
+    slot = quote(public_id, safe="")
+    return {
+        "public_id": public_id,
+        "title": title or "New chat",
+        "preview": row_preview(preview),
+        "href": f"{paths[0]}{slot}{paths[1]}",
+        "menu_href": f"{paths[2]}{slot}{paths[3]}",
+        "current": current,
+    }
+
+
+@functools.lru_cache(maxsize=ROW_CACHE_SIZE)
+def _row_html(
+    template, paths: tuple, language: str, public_id: str, title: str, preview: str, current: bool
+) -> SafeString:
+    """Render one row by its template.
+
+    Every argument is something the row shows or is rendered with (the template object is
+    new when the template changes; the language translates the truncation mark), so an
+    entry never goes stale and nothing has to invalidate it.
+    """
+    values = _row_values(public_id, title, preview, current=current, paths=paths)
+    return template.render(Context({"row": values}))
+
+
+def sidebar_rows(rows: list[dict], *, current_id: str | None) -> list[SafeString]:
+    """Return rows (from conversation_rows_for_sidebar) rendered by the conversation-row partial.
+
+    A sidebar page shows a hundred rows, and the template work per row cost more than the
+    rest of the request; rows rarely change between two renders of the list, so each is
+    rendered once and reused while nothing it shows has changed (a changed title, preview,
+    open conversation or language is another entry).
+    """
+    template = get_template(ROW_TEMPLATE).template
+    paths = _row_paths()
+    language = get_language()
+    return [
+        _row_html(
+            template,
+            paths,
+            language,
+            row["public_id"],
+            row["title"],
+            row["preview"],
+            row["public_id"] == current_id,
+        )
+        for row in rows
+    ]
+
+
+def conversation_row(conversation: Conversation, *, current_id: str | None) -> dict:
+    """Return what one conversation's row prints (the rename view's single-row responses)."""
+    return _row_values(
+        conversation.public_id,
+        conversation.title,
+        conversation.preview,
+        current=conversation.public_id == current_id,
+        paths=_row_paths(),
     )
-    page = selectors.conversation_list_for_sidebar(
+
+
+def sidebar_context(
+    request: HtmxHttpRequest, *, cursor: str | None = None, rename: dict | None = None
+) -> dict:
+    """Return what the sidebar list needs: pinned rows, one dated page, the open conversation.
+
+    `rename` (the no-JavaScript rename page: its conversation, value and error) shows that
+    conversation's row as the rename form.
+    """
+    user = request.user
+    current_id = _current_public_id(request)
+    pinned = (
+        selectors.conversation_rows_for_sidebar(user=user, pinned=True, limit=PINNED_LIMIT).items
+        if not cursor
+        else []
+    )
+    page = selectors.conversation_rows_for_sidebar(
         user=user, cursor=cursor, pinned=False, limit=SIDEBAR_PAGE
     )
+
+    def rendered(rows: list[dict]) -> list[SafeString]:
+        html = sidebar_rows(rows, current_id=current_id)
+        if rename is not None:
+            conversation = rename["conversation"]
+            for index, row in enumerate(rows):
+                if row["public_id"] == conversation.public_id:
+                    row = conversation_row(conversation, current_id=current_id)
+                    html[index] = render_to_string(
+                        RENAME_TEMPLATE, rename | {"row": row}, request=request
+                    )
+        return html
+
+    groups = group_rows(
+        page.items, previous_label=_previous_label(cursor), stamp=itemgetter("updated_at")
+    )
+    for group in groups:
+        group.rows = rendered(group.rows)
     return {
         "sidebar": True,
-        "pinned": pinned.items,
-        "groups": group_rows(page.items, previous_label=_previous_label(cursor)),
+        "pinned": rendered(pinned),
+        "groups": groups,
         "next_cursor": page.next_cursor,
-        "current_id": _current_public_id(request),
+        "current_id": current_id,
     }
 
 
@@ -477,42 +617,32 @@ def actions(request: HtmxHttpRequest, public_id: str) -> HttpResponse:
 def rename(request: HtmxHttpRequest, public_id: str) -> HttpResponse:
     """Show the inline rename form (GET) or save the new title (POST)."""
     conversation = selectors.conversation_get_for_user(user=request.user, public_id=public_id)
-    context = {"conv": conversation, "current_id": _current_public_id(request)}
-    if request.method == "GET":
-        context |= {"renaming": True, "rename_value": conversation.title}
+    current_id = _current_public_id(request)
+
+    def form(value: str, status: int = 200, **error) -> HttpResponse:
+        rename = {"rename_value": value} | error
         if is_partial(request):
-            return render(request, "conversations/_sidebar.html#conversation-row", context)
+            row = conversation_row(conversation, current_id=current_id)
+            return render(request, RENAME_TEMPLATE, rename | {"row": row}, status=status)
         return render(
             request,
             "conversations/chat.html",
             _thread_context(conversation)
-            | sidebar_context(request)
-            | {"renaming_id": conversation.public_id, "rename_value": conversation.title},
+            | sidebar_context(request, rename=rename | {"conversation": conversation}),
+            status=status,
         )
+
+    if request.method == "GET":
+        return form(conversation.title)
     value = request.POST.get("title", "")
     try:
         services.conversation_rename(conversation=conversation, title=value)
     except ValidationError as exc:
-        error = {"renaming": True, "rename_value": value, "rename_error": error_text(exc)}
-        if is_partial(request):
-            return render(
-                request,
-                "conversations/_sidebar.html#conversation-row",
-                context | error,
-                status=400,
-            )
-        return render(
-            request,
-            "conversations/chat.html",
-            _thread_context(conversation)
-            | sidebar_context(request)
-            | {"renaming_id": conversation.public_id}
-            | error,
-            status=400,
-        )
+        return form(value, status=400, rename_error=error_text(exc))
     if not is_partial(request):
         return _back(request, conversation)
-    return render(request, "conversations/_sidebar.html#conversation-row", context)
+    row = conversation_row(conversation, current_id=current_id)
+    return render(request, ROW_TEMPLATE, {"row": row})
 
 
 @require_POST

@@ -77,8 +77,20 @@ def shorten(text: str, limit: int) -> str:
 
 
 _MARKUP = re.compile(r"[#*`>~\[]+|\]\([^)]*\)")
+# What plain_text changes besides whitespace other than a space (which isprintable() finds).
+_NOT_PLAIN = ("#", "*", "`", ">", "~", "[", "|", "](", "  ")
 
 
 def plain_text(text: str) -> str:
     """Return markdown text on one line without its markup characters (for previews)."""
+    if text and _is_plain(text):
+        return text
     return " ".join(_MARKUP.sub("", text or "").replace("|", " ").split())
+
+
+def _is_plain(text: str) -> bool:
+    # Stored previews already are (counters.make_preview), and a sidebar page shows a hundred:
+    # a few substring scans cost a quarter of the rewrite.
+    if not text.isprintable() or text[0] == " " or text[-1] == " ":
+        return False
+    return all(part not in text for part in _NOT_PLAIN)

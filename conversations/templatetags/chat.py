@@ -1,11 +1,7 @@
 """Template helpers for the chat UI: the markdown filter and the configured models."""
 
-import functools
-from urllib.parse import quote
-
 from django import template
 from django.conf import settings
-from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils.safestring import SafeString, mark_safe
 
 from conversations.rendering import RENDER_VERSION, render_markdown
@@ -60,24 +56,3 @@ def continuable(message, conversation) -> bool:
     if not getattr(conversation, "pk", None):
         return False  # rendered without its conversation: the leaf is unknown
     return message_continuable(message=message, conversation=conversation)
-
-
-@functools.cache
-def _url_parts(name: str, urlconf: str, prefix: str) -> tuple[str, str]:
-    path = reverse(name, urlconf=urlconf, args=[_ID_SLOT])
-    head, _, tail = path.partition(_ID_SLOT)
-    return head, tail
-
-
-_ID_SLOT = "conv_0"
-
-
-@register.filter
-def conversation_url(public_id: str, name: str = "conversation") -> str:
-    """Return the path of a per-conversation URL (by its name) for `public_id`.
-
-    The sidebar renders a hundred rows a page: each name is reversed once per URLconf and
-    the id is put in its slot, where a {% url %} per row costs more than the rest of the row.
-    """
-    head, tail = _url_parts(name, get_urlconf() or settings.ROOT_URLCONF, get_script_prefix())
-    return f"{head}{quote(public_id, safe='')}{tail}"

@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.urls import NoReverseMatch, Resolver404, path, resolve, reverse
 
 from core import converters
-from core.text import clean_metadata, clean_text
+from core.text import _MARKUP, clean_metadata, clean_text, plain_text
 
 
 def field_error(exc: pytest.ExceptionInfo, field: str) -> str:
@@ -125,3 +125,29 @@ def test_id_shape_checks_for_getters():
     assert not converters.is_public_id(None, prefix="conv")
     assert converters.is_share_token(TOKEN)
     assert not converters.is_share_token("a\x00b")
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "Already plain words",
+        "",
+        "## Heading and **bold**",
+        "a [link](https://example.com) here",
+        "a](b) without its opening bracket",
+        "pipes | in | tables",
+        "double  space",
+        " leading space",
+        "trailing space ",
+        "tab\there",
+        "new\nline",
+        "no-break\u00a0space",
+        "ideographic\u3000space",
+        "quote > and tilde ~ and `code`",
+        "caf\u00e9 and combining e\u0301",
+    ],
+)
+def test_plain_text_skips_only_text_it_would_not_change(value):
+    # The fast path (text already plain, as stored previews are) gives what the rewrite gives.
+    rewritten = " ".join(_MARKUP.sub("", value).replace("|", " ").split())
+    assert plain_text(value) == rewritten

@@ -65,11 +65,16 @@ def test_rename_accepts_exactly_200_characters(owner_client, conversation):
     assert conversation.title == "y" * 200
 
 
-def test_rename_without_javascript(owner_client, conversation):
+def test_rename_without_javascript(owner_client, owner, conversation):
+    ConversationFactory.create_batch(2, owner=owner, title="Other")
     page = owner_client.get(f"/c/{conversation.public_id}/rename/").content.decode()
     assert "<!doctype html>" in page and 'name="title"' in page
+    assert page.count('class="rename-form"') == 1
     bad = owner_client.post(f"/c/{conversation.public_id}/rename/", {"title": ""})
     assert bad.status_code == 400 and "Enter a title." in bad.content.decode()
+    # Only the renamed row is a form (the other rows stay rows).
+    assert bad.content.decode().count('class="rename-form"') == 1
+    assert bad.content.decode().count('aria-label="Options for Other"') == 2
     good = owner_client.post(f"/c/{conversation.public_id}/rename/", {"title": "New"})
     assert good.status_code == 302
     assert good["Location"] == f"/c/{conversation.public_id}/"

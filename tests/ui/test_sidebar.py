@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection
+from django.template import engines
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -224,14 +225,81 @@ def test_a_row_is_lean_and_its_menu_comes_when_opened(owner_client, owner):
     assert html.count('aria-label="Options for Trip planning"') == 50
 
 
-def test_the_pinned_list_reads_its_partial_index(owner):
+@pytest.mark.parametrize(
+    "selector", [selectors.conversation_list_for_sidebar, selectors.conversation_rows_for_sidebar]
+)
+def test_the_pinned_list_reads_its_partial_index(owner, selector):
     ConversationFactory.create_batch(3, owner=owner)
     ConversationFactory(owner=owner, pinned_at=timezone.now())
     with CaptureQueriesContext(connection) as captured:
-        selectors.conversation_list_for_sidebar(user=owner, pinned=True, limit=100)
+        selector(user=owner, pinned=True, limit=100)
     (query,) = captured.captured_queries
     explain = "EXPLAIN QUERY PLAN " if connection.vendor == "sqlite" else "EXPLAIN "
     with connection.cursor() as cursor:
         cursor.execute(explain + query["sql"])
         plan = " ".join(str(row) for row in cursor.fetchall())
     assert "conv_pinned_idx" in plan
+
+
+def test_many_pinned_rows_show_in_full_at_the_same_query_count(
+    owner_client, owner, django_assert_num_queries
+):
+    # Pinned rows are the user's choice: all of them (up to PINNED_LIMIT) show, then a page.
+    ConversationFactory.create_batch(49, owner=owner, title="Kept", pinned_at=timezone.now())
+    ConversationFactory.create_batch(60, owner=owner, title="Dated")
+    # Expect 4 queries: session, user, pinned list, page list.
+    with django_assert_num_queries(4):
+        html = owner_client.get("/sidebar/", headers=HTMX).content.decode()
+    assert row_titles(html).count("Kept") == 49
+    assert row_titles(html).count("Dated") == 50
+
+
+@pytest.mark.parametrize(
+    "preview",
+    [
+        "",
+        "## **",
+        "Short and plain",
+        "x" * 40,
+        "x" * 41,
+        "A plain line that runs well past the forty characters a row shows",
+        "**Bold** start, then [a link](https://example.com) and more words after it",
+        "Ends in non-ASCII after the cut: " + "y" * 10 + " caf\u00e9",
+        "Non-ASCII early: caf\u00e9 " + "z" * 60,
+        "e\u0301" * 50,  # combining marks do not count
+        "x" * 40 + "e\u0301 tail",  # a mark right after the cut point
+        "\u00e9" * 41,
+    ],
+)
+def test_row_preview_is_what_the_template_filters_give(preview):
+    filters = engines["django"].from_string(
+        '{% load chat %}{{ text|plain|truncatechars:40|default:"No messages yet" }}'
+    )
+    assert views.row_preview(preview) == filters.render({"text": preview})
+
+
+def test_rows_are_rendered_once_and_again_when_what_they_show_changes(owner_client, owner):
+    first, second = ConversationFactory.create_batch(2, owner=owner, title="Before")
+    owner_client.get("/sidebar/", headers=HTMX)
+    before = views._row_html.cache_info()
+    html = owner_client.get("/sidebar/", headers=HTMX).content.decode()
+    after = views._row_html.cache_info()
+    assert (after.hits - before.hits, after.misses - before.misses) == (2, 0)
+    assert row_titles(html) == ["Before", "Before"]
+
+    first.title = "After"
+    first.save(update_fields=["title"])
+    second.preview = "A new preview"
+    second.save(update_fields=["preview"])
+    html = owner_client.get(
+        "/sidebar/", headers=htmx_from(f"/c/{second.public_id}/")
+    ).content.decode()
+    assert sorted(row_titles(html)) == ["After", "Before"]
+    assert '<span class="row-preview">A new preview</span>' in html
+    assert html.count('aria-current="page"') == 1
+    # Pinning moves a row; the row itself shows the same.
+    first.pinned_at = timezone.now()
+    first.save(update_fields=["pinned_at"])
+    html = owner_client.get("/sidebar/", headers=HTMX).content.decode()
+    assert headings(html)[0] == "Pinned" and row_titles(html)[0] == "After"
+    assert html.count('aria-current="page"') == 0
