@@ -14,6 +14,7 @@ the in-memory channel layer (one process). Prints a Markdown table.
 import argparse
 import asyncio
 import contextlib
+import multiprocessing
 import os
 import re
 import socket
@@ -221,27 +222,31 @@ class Bench:
         conversations = [public_id for public_id, _ in self.streamers[:count]]
         sessions = [session for _, session in self.streamers[:count]]
         rss_before = rss_kib(self.server.pid)
-        sockets = await self.connect(
-            [f"/ws/chat/{public_id}/" for public_id in conversations], sessions
+        # The websocket clients run in a process of their own: the upstream's threads here
+        # must not delay the moment a client sees a frame.
+        context = multiprocessing.get_context("spawn")
+        results, child_end = context.Pipe()
+        watcher = context.Process(
+            target=watch_replies,
+            args=(
+                self.port,
+                [f"/ws/chat/{public_id}/" for public_id in conversations],
+                sessions,
+                self.args.round_timeout,
+                child_end,
+            ),
         )
+        watcher.start()
+        loop = asyncio.get_running_loop()
+        if await loop.run_in_executor(None, results.recv) != "connected":
+            raise SystemExit("the websocket clients could not connect")
         rss_connected = rss_kib(self.server.pid)
         log_offset = self.log_path.stat().st_size
         tags = [f"bench r{round_id} s{i}" for i in range(count)]
-        received: list[list[tuple[float, str]]] = [[] for _ in range(count)]
-
-        async def listen(i: int, ws) -> None:
-            while True:
-                frame = await ws.recv()
-                received[i].append((time.monotonic(), frame))
-                if TOKEN.search(frame) and FINAL.search(frame):
-                    return
-
-        listeners = [asyncio.create_task(listen(i, ws)) for i, ws in enumerate(sockets)]
         # Every reply streams at the same moment: the upstream holds each first token until
         # all are open, so starting them (one POST each) does not spread them out.
         self.fake.streams_started = 0
         self.fake.start_together = count
-        loop = asyncio.get_running_loop()
         server_split, client_cpu = cpu_split(self.server.pid), time.process_time()
         server_cpu = sum(server_split)
         started = time.monotonic()
@@ -259,36 +264,22 @@ class Bench:
         if self.args.profile and count == max(self.args.streams):
             # The server while the replies stream (py-spy, not a dependency of the project).
             spy = subprocess.Popen(
-                [
-                    self.args.profile,
-                    "record",
-                    "-p",
-                    str(self.server.pid),
-                    "-d",
-                    "3",
-                    "-r",
-                    "200",
-                    "--gil",
-                    "--format",
-                    "raw",
-                    "-o",
-                    str(self.workdir / f"spy-{count}.txt"),
-                ],
+                [self.args.profile, "record", "-p", str(self.server.pid), "-d", "3", "-r",
+                 "200", "--gil", "--format", "raw", "-o",
+                 str(self.workdir / f"spy-{count}.txt")],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
-            )
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(asyncio.gather(*listeners), timeout=self.args.round_timeout)
+            )  # fmt: skip
+        received, watcher_cpu = await loop.run_in_executor(None, results.recv)
         elapsed = time.monotonic() - started
+        watcher.join(30)
         if spy is not None:
             spy.wait()
             print(f"profile: {self.workdir / f'spy-{count}.txt'}", file=sys.stderr)
         server_cpu = cpu_seconds(self.server.pid) - server_cpu
         server_sys = cpu_split(self.server.pid)[1] - server_split[1]
-        client_cpu = time.process_time() - client_cpu
+        client_cpu = time.process_time() - client_cpu + watcher_cpu
         peak_rss = rss_kib(self.server.pid)
-        for ws in sockets:
-            await ws.close()
         await asyncio.sleep(0.5)
 
         per_token, first_token, frames_per_reply, finished = [], [], [], 0
@@ -298,21 +289,19 @@ class Bench:
             seen = -1
             reply_frames = 0
             reply_bytes = 0
-            for at, frame in received[i]:
-                numbers = [int(n) for n in TOKEN.findall(frame)]
-                if not numbers:
+            for at, top, final, size in received[i]:
+                if top < 0:
                     continue
                 reply_frames += 1
-                reply_bytes += len(frame.encode())
-                if FINAL.search(frame):
-                    byte_ratios.append(reply_bytes / len(frame.encode()))
-                top = max(numbers)
+                reply_bytes += size
+                if final:
+                    byte_ratios.append(reply_bytes / size)
                 for j in range(seen + 1, min(top, len(sent) - 1) + 1):
                     per_token.append(at - sent[j])
                     if j == 0:
                         first_token.append(at - sent[0])
                 seen = max(seen, top)
-                if FINAL.search(frame):
+                if final:
                     finished += 1
             frames_per_reply.append(reply_frames)
         writes = self.writes_since(log_offset)
@@ -384,6 +373,57 @@ class Bench:
             "fanout_p50_ms": pct(delays, 50) * 1000,
             "fanout_max_ms": max(delays) * 1000 if delays else float("nan"),
         }
+
+
+def watch_replies(port: int, paths: list[str], sessions: list[str], timeout: float, results):
+    """Open one websocket per path (in a process of its own) and record every frame's arrival.
+
+    Sends "connected", then per socket [(monotonic time, highest token shown or -1, whether
+    it is the final frame, bytes)], and this process's CPU seconds while listening.
+    """
+
+    async def main():
+        import websockets
+
+        gate = asyncio.Semaphore(50)
+
+        async def one(path: str, session: str):
+            async with gate:
+                return await websockets.connect(
+                    f"ws://127.0.0.1:{port}{path}",
+                    origin=f"http://127.0.0.1:{port}",
+                    additional_headers={"Cookie": f"sessionid={session}"},
+                    ping_interval=None,
+                    open_timeout=60,
+                    max_size=None,
+                )
+
+        sockets = await asyncio.gather(*(one(p, s) for p, s in zip(paths, sessions, strict=True)))
+        received: list[list[tuple]] = [[] for _ in sockets]
+
+        async def listen(i: int, ws) -> None:
+            while True:
+                frame = await ws.recv()
+                at = time.monotonic()
+                numbers = TOKEN.findall(frame)
+                final = bool(FINAL.search(frame))
+                top = max(int(n) for n in numbers) if numbers else -1
+                received[i].append((at, top, final, len(frame.encode())))
+                if numbers and final:
+                    return
+
+        results.send("connected")
+        cpu = time.process_time()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(
+                asyncio.gather(*(listen(i, ws) for i, ws in enumerate(sockets))), timeout
+            )
+        cpu = time.process_time() - cpu
+        for ws in sockets:
+            await ws.close()
+        return received, cpu
+
+    results.send(asyncio.run(main()))
 
 
 def main() -> None:

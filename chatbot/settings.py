@@ -141,7 +141,7 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Threads one server process runs sync views on (chatbot/asgi.py); 0: Django's thread per request.
-SYNC_THREADS = int(os.environ.get("SYNC_THREADS", "4"))
+SYNC_THREADS = int(os.environ.get("SYNC_THREADS", "2"))
 
 # Channel layer: in-memory for one process, Redis to scale past it.
 REDIS_URL = os.environ.get("REDIS_URL", "")
@@ -302,7 +302,7 @@ GENERATION_TIMEOUT = float(os.environ.get("GENERATION_TIMEOUT", 60))
 # How often partial text is written to the database while streaming.
 GENERATION_FLUSH_INTERVAL = float(os.environ.get("GENERATION_FLUSH_INTERVAL", 0.25))
 # A streaming reply's frames go out at most this often (seconds), tokens coalesced between.
-GENERATION_PUBLISH_INTERVAL = float(os.environ.get("GENERATION_PUBLISH_INTERVAL", 0.05))
+GENERATION_PUBLISH_INTERVAL = float(os.environ.get("GENERATION_PUBLISH_INTERVAL", 0.03))
 # Context budget in tokens per model ("name=tokens,…"); DEFAULT_CONTEXT_TOKENS otherwise.
 MODEL_CONTEXT_TOKENS = {
     name: int(size)
