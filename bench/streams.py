@@ -1,14 +1,16 @@
 """Benchmark: concurrent reply streams through ONE daphne process to websocket clients.
 
 The fake OpenAI-format upstream (tests/fake_openai.py) runs in this process and stamps the
-moment it writes each token; the websocket clients run here too, so one clock measures what
-the app adds between the upstream and the browser.
+moment it writes each token; the websocket clients run in a process of their own and stamp
+the moment a frame first shows it (one system-wide monotonic clock), so the difference is
+what the app adds. The upstream holds every first token until all replies of a round have
+started, so they stream at the same moment.
 
     .venv/bin/python bench/streams.py                      # 1, 100, 300 streams + 2,000 idle
     .venv/bin/python bench/streams.py --streams 1,10 --idle 200 --tokens 20
 
 It uses a scratch SQLite file (or DATABASE_URL if set: point it at a scratch database) and
-the in-memory channel layer (one process). Prints a Markdown table.
+the in-memory channel layer, or Redis with --redis. Prints a Markdown table.
 """
 
 import argparse
