@@ -186,24 +186,8 @@ class Bench:
     # Clients -------------------------------------------------------------------------------
 
     async def connect(self, paths: list[str], sessions: list[str] | None = None) -> list:
-        """Open one websocket per path, at most 50 handshakes at a time."""
-        import websockets
-
-        gate = asyncio.Semaphore(50)
-        sessions = sessions or [self.session] * len(paths)
-
-        async def one(path: str, session: str):
-            async with gate:
-                return await websockets.connect(
-                    f"ws://127.0.0.1:{self.port}{path}",
-                    origin=f"http://127.0.0.1:{self.port}",
-                    additional_headers={"Cookie": f"sessionid={session}"},
-                    ping_interval=None,
-                    open_timeout=60,
-                    max_size=None,
-                )
-
-        return await asyncio.gather(*(one(p, s) for p, s in zip(paths, sessions, strict=True)))
+        """Open one websocket per path (the bench user's session unless given)."""
+        return await open_websockets(self.port, paths, sessions or [self.session] * len(paths))
 
     def post(self, path: str, data: dict, session: str = "") -> int:
         import requests
@@ -377,6 +361,26 @@ class Bench:
         }
 
 
+async def open_websockets(port: int, paths: list[str], sessions: list[str]) -> list:
+    """Open one websocket per path with its session, at most 50 handshakes at a time."""
+    import websockets
+
+    gate = asyncio.Semaphore(50)
+
+    async def one(path: str, session: str):
+        async with gate:
+            return await websockets.connect(
+                f"ws://127.0.0.1:{port}{path}",
+                origin=f"http://127.0.0.1:{port}",
+                additional_headers={"Cookie": f"sessionid={session}"},
+                ping_interval=None,
+                open_timeout=60,
+                max_size=None,
+            )
+
+    return await asyncio.gather(*(one(p, s) for p, s in zip(paths, sessions, strict=True)))
+
+
 def watch_replies(port: int, paths: list[str], sessions: list[str], timeout: float, results):
     """Open one websocket per path (in a process of its own) and record every frame's arrival.
 
@@ -385,22 +389,7 @@ def watch_replies(port: int, paths: list[str], sessions: list[str], timeout: flo
     """
 
     async def main():
-        import websockets
-
-        gate = asyncio.Semaphore(50)
-
-        async def one(path: str, session: str):
-            async with gate:
-                return await websockets.connect(
-                    f"ws://127.0.0.1:{port}{path}",
-                    origin=f"http://127.0.0.1:{port}",
-                    additional_headers={"Cookie": f"sessionid={session}"},
-                    ping_interval=None,
-                    open_timeout=60,
-                    max_size=None,
-                )
-
-        sockets = await asyncio.gather(*(one(p, s) for p, s in zip(paths, sessions, strict=True)))
+        sockets = await open_websockets(port, paths, sessions)
         received: list[list[tuple]] = [[] for _ in sockets]
 
         async def listen(i: int, ws) -> None:

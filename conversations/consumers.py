@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.html import escape
 
 from accounts.selectors import session_signs_in
-from conversations.engine import CSRF_FIELD
+from conversations.engine import CSRF_FIELD, messages_created_render
 from conversations.engine.blocks import frame_html
 from conversations.models import Conversation, Message
 from conversations.selectors import (
@@ -141,12 +141,14 @@ class ChatConsumer(AsyncWebsocketConsumer):
         html = event.get("html")
         if html and event.get("zone") == timezone.get_current_timezone_name():
             # Rendered once by the sender, in this socket's zone: no query, no render here.
-            await self.send(text_data=html.replace(CSRF_FIELD, self._csrf_field()))
+            await self.send(text_data=self._with_csrf(html))
             return
         # A browser in another zone than the sender's shows its own times (rare: one render).
-        entries = await database_sync_to_async(self._load_messages)(event["message_ids"])
-        if entries:
-            await self.send(text_data=self._created_frame(entries, event.get("replaces", "")))
+        html = await database_sync_to_async(self._created_html)(
+            event["message_ids"], event.get("replaces", "")
+        )
+        if html:
+            await self.send(text_data=self._with_csrf(html))
 
     async def generation_delta(self, event):
         """Relay a frame the engine rendered once: no render and no query here."""
@@ -237,7 +239,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.sender  # no partial frame may overtake the final one
         html = event.get("html")
         if html:
-            await self.send(text_data=html.replace(CSRF_FIELD, self._csrf_field()))
+            await self.send(text_data=self._with_csrf(html))
             return
         # The engine could not render it: the stored reply, as a page load shows it.
         loaded = await database_sync_to_async(self._load_messages)([public_id])
@@ -271,6 +273,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     # Rendering --------------------------------------------------------------------------------
 
+    def _with_csrf(self, html: str) -> str:
+        """Put this socket's CSRF token where a frame rendered for every socket left a slot."""
+        return html.replace(CSRF_FIELD, self._csrf_field())
+
     def _csrf_field(self) -> str:
         return f'name="csrfmiddlewaretoken" value="{escape(self._csrf_token())}"'
 
@@ -281,12 +287,6 @@ class ChatConsumer(AsyncWebsocketConsumer):
     def _render(self, message: Message, position: int, count: int) -> str:
         return render_message(
             message, position=position, count=count, csrf_token=self._csrf_token()
-        )
-
-    def _created_frame(self, entries: list[tuple[Message, int, int]], replaces: str) -> str:
-        return render_to_string(
-            "conversations/chat.html#messages-created-oob",
-            {"entries": entries, "replaces": replaces, "csrf_token": self._csrf_token()},
         )
 
     def _token_total_frame(self, token_count: int) -> str:
@@ -319,6 +319,17 @@ class ChatConsumer(AsyncWebsocketConsumer):
         )
 
     # Database (each a single small call from the event loop) ----------------------------------
+
+    def _created_html(self, public_ids: list[str], replaces: str) -> str:
+        messages = list(
+            Message.objects.filter(conversation=self.conversation, public_id__in=public_ids)
+        )
+        if not messages:
+            return ""
+        messages.sort(key=lambda m: public_ids.index(m.public_id))
+        return messages_created_render(
+            conversation=self.conversation, messages=messages, replaces=replaces
+        )
 
     def _load_messages(self, public_ids: list[str]) -> list[tuple[Message, int, int]]:
         messages = list(
