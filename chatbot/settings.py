@@ -76,7 +76,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "core.limits.RequestLimitsMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "core.static.StaticFilesMiddleware",  # WhiteNoise, async-capable
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -145,6 +145,15 @@ SYNC_THREADS = int(os.environ.get("SYNC_THREADS", "2"))
 
 # Channel layer: in-memory for one process, Redis to scale past it.
 REDIS_URL = os.environ.get("REDIS_URL", "")
+# Separates several sites on one Redis: channel layer, cache and engine queue keys.
+REDIS_PREFIX = os.environ.get("REDIS_PREFIX", "chatbot")
+# Sends made where no event loop runs (gunicorn's workers) go to `manage.py run_engine`
+# through Redis (conversations/engine/queue.py) instead of running inside the request.
+ENGINE_QUEUE = envbool("ENGINE_QUEUE", "False")
+if ENGINE_QUEUE and not REDIS_URL:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured("ENGINE_QUEUE needs REDIS_URL: the engine queue is in Redis.")
 # Messages a socket's channel holds before the layer drops new ones (see CHANNEL_LAYERS).
 CHANNEL_CAPACITY = int(os.environ.get("CHANNEL_CAPACITY", "1000"))
 
@@ -160,7 +169,7 @@ if REDIS_URL:
             "BACKEND": "core.layers.RedisPubSubChannelLayer",
             "CONFIG": {
                 "hosts": [{"address": REDIS_URL, "socket_timeout": 30}],
-                "prefix": os.environ.get("REDIS_PREFIX", "chatbot"),
+                "prefix": REDIS_PREFIX,
             },
         }
     }
@@ -169,7 +178,7 @@ if REDIS_URL:
             # One connection pool per process, not one per request or task (core/cache.py).
             "BACKEND": "core.cache.SharedRedisCache",
             "LOCATION": REDIS_URL,
-            "KEY_PREFIX": os.environ.get("REDIS_PREFIX", "chatbot"),
+            "KEY_PREFIX": REDIS_PREFIX,
         }
     }
 else:

@@ -4,6 +4,7 @@ import asyncio
 import contextvars
 
 from asgiref.sync import async_to_sync, sync_to_async
+from django.conf import settings
 from django.utils import timezone
 
 from conversations.engine.loop import run_generation
@@ -19,9 +20,11 @@ def start_generation(message_id: int) -> None:
 
     From async code the task starts on the running loop. From a worker thread of the server
     (a sync view under daphne, usually inside transaction.on_commit) it is scheduled on the
-    server's loop and this returns at once. With no server loop at all (the test client,
-    management commands) it runs to completion before returning. The reply keeps the time
-    zone active here (the requester's browser zone, core.timezone) for what it renders.
+    server's loop and this returns at once. With no server loop at all it is handed to an
+    engine process when ENGINE_QUEUE is on (a WSGI worker: conversations/engine/queue.py),
+    and otherwise (the test client, management commands) it runs to completion before
+    returning. The reply keeps the time zone active here (the requester's browser zone,
+    core.timezone) for what it renders.
     """
     mark_alive(message_id)
     zone = timezone.get_current_timezone_name()
@@ -30,12 +33,17 @@ def start_generation(message_id: int) -> None:
     except RuntimeError:
         loop = _caller_loop()
     else:
-        _spawn(message_id, zone)
+        spawn_here(message_id, zone)
         return
     if loop is not None:
         # A fresh context: the task must not inherit the request's thread-sensitive executor,
         # which is shut down when the request ends.
-        loop.call_soon_threadsafe(_spawn, message_id, zone, context=contextvars.Context())
+        loop.call_soon_threadsafe(spawn_here, message_id, zone, context=contextvars.Context())
+        return
+    if settings.ENGINE_QUEUE:
+        from conversations.engine.queue import enqueue
+
+        enqueue(message_id, zone)
         return
     async_to_sync(_run_inline)(message_id, zone)
 
@@ -62,7 +70,8 @@ async def _run_inline(message_id: int, zone: str) -> None:
         await aclose_providers()
 
 
-def _spawn(message_id: int, zone: str) -> None:
+def spawn_here(message_id: int, zone: str) -> None:
+    """Start the reply as a task of the running loop (kept referenced until it ends)."""
     task = asyncio.get_running_loop().create_task(
         run_generation(message_id, time_zone=zone), name=f"generation-{message_id}"
     )
@@ -76,3 +85,9 @@ async def wait_for_running() -> None:
         await asyncio.gather(*list(_tasks), return_exceptions=True)
         # Awaiting tasks that are all done does not yield: let their done callbacks run.
         await asyncio.sleep(0)
+
+
+def cancel_running() -> None:
+    """Cancel every generation of this process: each stores its text as `incomplete`."""
+    for task in list(_tasks):
+        task.cancel()

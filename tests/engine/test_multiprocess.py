@@ -43,6 +43,13 @@ reply = Message.objects.get(public_id="%s")
 print(json.dumps({"status": reply.status, "content": reply.content}))
 """
 
+LAST_REPLY = """
+import json
+from conversations.models import Message
+reply = Message.objects.filter(conversation__public_id="%s", role="assistant").latest("id")
+print(json.dumps({"status": reply.status, "content": reply.content}))
+"""
+
 
 def redis_reachable() -> bool:
     try:
@@ -277,3 +284,101 @@ def test_stop_after_the_engine_process_was_killed_takes_effect_at_once(
     again = post(host_b, f"/c/{conversation}/messages/", {"content": "Still there?"})
     assert again.status_code in (200, 302), again.text[:500]
     print(f"Stop after SIGKILL of the engine's process: {latency * 1000:.0f} ms")
+
+
+@pytest.fixture
+def production_layout(shared_env):
+    """The README's production layout: gunicorn (HTTP), daphne (websockets), run_engine.
+
+    Yields (gunicorn host, daphne host, the engine process).
+    """
+    env = shared_env | {"ENGINE_QUEUE": "1"}
+    bin_dir = Path(sys.executable).parent
+    http_port, ws_port = free_port(), free_port()
+    commands = {
+        "gunicorn": [str(bin_dir / "gunicorn"), "-w", "2", "-b", f"127.0.0.1:{http_port}",
+                     "chatbot.wsgi:application"],
+        "daphne": [str(bin_dir / "daphne"), "-b", "127.0.0.1", "-p", str(ws_port),
+                   "chatbot.asgi:application"],
+        "engine": [sys.executable, str(BASE_DIR / "manage.py"), "run_engine", "--grace", "5"],
+    }  # fmt: skip
+    processes = {
+        name: subprocess.Popen(
+            command,
+            env=env,
+            cwd=BASE_DIR,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )  # fmt: skip
+        for name, command in commands.items()
+    }
+    wait_for_port(http_port, processes["gunicorn"])
+    wait_for_port(ws_port, processes["daphne"])
+    yield f"127.0.0.1:{http_port}", f"127.0.0.1:{ws_port}", processes["engine"]
+    for process in processes.values():
+        if process.poll() is None:
+            process.terminate()
+    for name, process in processes.items():
+        try:
+            output, _ = process.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            output, _ = process.communicate()
+        print(f"--- {name} ---\n{output}")
+
+
+def test_production_layout_streams_a_send_made_on_gunicorn_and_stops_it_there(
+    shared_env, production_layout, fake_openai
+):
+    """A send on a WSGI worker returns at once; run_engine generates the reply, a socket on
+    daphne sees it stream, and Stop through gunicorn stops it."""
+    http, ws, _engine = production_layout
+    world = json.loads(manage(shared_env, "shell", "-c", SETUP).strip().splitlines()[-1])
+    conversation = world["conversation"]
+    fake_openai.tokens = [f" chunk{i}" for i in range(400)]
+    fake_openai.token_delay = 0.01
+    post = functools.partial(browser_post, world["session"], conversation)
+
+    async def scenario():
+        async with watch(ws, conversation, world["session"]) as socket:
+            loop = asyncio.get_running_loop()
+            started = time.monotonic()
+            frames, reply_id = await send_and_see_it_stream(socket, post, http, conversation)
+            stopped = await loop.run_in_executor(None, post, http, f"/c/{conversation}/stop/", {})
+            assert stopped.status_code in (204, 302), stopped.text[:500]
+            while 'data-status="stopped"' not in frames[-1]:
+                frames.append(await asyncio.wait_for(socket.recv(), 10))
+            return frames, reply_id, time.monotonic() - started
+
+    frames, reply_id, elapsed = asyncio.run(scenario())
+    stored = json.loads(manage(shared_env, "shell", "-c", READ % reply_id).splitlines()[-1])
+    assert stored["status"] == "stopped"
+    # The reply (4 s of tokens) was cut short: the send did not run it in the worker.
+    assert 0 < len(stored["content"]) < len(fake_openai.reply)
+    print(f"send, stream and stop through the layout: {elapsed:.2f} s")
+    assert len([f for f in frames if f"message-{reply_id}" in f]) >= 3
+
+
+def test_run_engine_finishes_running_replies_on_sigterm(shared_env, production_layout, fake_openai):
+    """SIGTERM lets a running reply finish (within --grace) before the engine exits."""
+    http, _ws, engine = production_layout
+    world = json.loads(manage(shared_env, "shell", "-c", SETUP).strip().splitlines()[-1])
+    conversation = world["conversation"]
+    fake_openai.tokens = [f" chunk{i}" for i in range(60)]
+    fake_openai.token_delay = 0.02  # about 1.2 s, well within the 5 s grace
+    sent = browser_post(
+        world["session"], conversation, http, f"/c/{conversation}/messages/", {"content": "Hi"}
+    )
+    assert sent.status_code in (200, 302), sent.text[:500]
+    deadline = time.monotonic() + 10
+    while not fake_openai.streams_started and time.monotonic() < deadline:
+        time.sleep(0.02)  # the engine has taken it
+    engine.terminate()
+    output, _ = engine.communicate(timeout=15)
+    assert engine.returncode == 0, output
+    assert "after starting 1 reply" in output
+    last = manage(shared_env, "shell", "-c", LAST_REPLY % conversation)
+    stored = json.loads(last.splitlines()[-1])
+    assert stored["status"] == "completed"
+    assert stored["content"] == fake_openai.reply
