@@ -109,7 +109,7 @@ class Layout:
 def layouts(env: dict, redis: str) -> list[Layout]:
     def gunicorn(port: int, workers: int = 2) -> list[str]:
         return [str(BIN / "gunicorn"), "-w", str(workers), "-b", f"127.0.0.1:{port}",
-                "--access-logfile", "-", "--log-level", "warning", "chatbot.wsgi:application"]  # fmt: skip
+                "--log-level", "warning", "chatbot.wsgi:application"]  # fmt: skip
 
     def daphne(port: int) -> list[str]:
         return [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port), "chatbot.asgi:application"]
