@@ -7,7 +7,6 @@ is a 4xx with a message saying which limit it hit, never a RecursionError or a d
 import json
 import re
 
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -103,26 +102,10 @@ class RequestLimitsMiddleware:
     (multipart) are not counted against that limit by Django, so neither are they here.
     """
 
-    # Both modes, so an ASGI request does not hop to a thread and back for this check.
-    sync_capable = True
-    async_capable = True
-
     def __init__(self, get_response):
         self.get_response = get_response
-        self.is_async = iscoroutinefunction(get_response)
-        if self.is_async:
-            markcoroutinefunction(self)
 
-    def __call__(self, request: HttpRequest):
-        if self.is_async:
-            return self._acall(request)
-        return self.refusal(request) or self.get_response(request)
-
-    async def _acall(self, request: HttpRequest) -> HttpResponse:
-        return self.refusal(request) or await self.get_response(request)
-
-    def refusal(self, request: HttpRequest) -> HttpResponse | None:
-        """Return the 414 or 413 the request has earned, or None."""
+    def __call__(self, request: HttpRequest) -> HttpResponse:
         max_query = settings.MAX_QUERY_STRING_LENGTH
         if max_query and len(request.META.get("QUERY_STRING", "")) > max_query:
             return limit_response(
@@ -138,7 +121,7 @@ class RequestLimitsMiddleware:
             and _content_length(request) > max_body
         ):
             return self.too_large(request)
-        return None
+        return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception):
         if isinstance(exception, RequestDataTooBig) and not _is_json_door(request):

@@ -2,14 +2,20 @@
 
 import asyncio
 import contextvars
+import logging
+import signal
 
 from asgiref.sync import async_to_sync, sync_to_async
 from django.conf import settings
 from django.utils import timezone
 
+from conversations.engine import queue
+from conversations.engine.db import close_db_connections
 from conversations.engine.loop import run_generation
-from conversations.engine.state import mark_alive
+from conversations.engine.state import mark_alive, running
 from conversations.llm import aclose_providers
+
+logger = logging.getLogger(__name__)
 
 # Strong references to running generations: the loop keeps only weak ones to tasks.
 _tasks: set[asyncio.Task] = set()
@@ -41,9 +47,7 @@ def start_generation(message_id: int) -> None:
         loop.call_soon_threadsafe(spawn_here, message_id, zone, context=contextvars.Context())
         return
     if settings.ENGINE_QUEUE:
-        from conversations.engine.queue import enqueue
-
-        enqueue(message_id, zone)
+        queue.enqueue(message_id, zone)
         return
     async_to_sync(_run_inline)(message_id, zone)
 
@@ -91,3 +95,46 @@ def cancel_running() -> None:
     """Cancel every generation of this process: each stores its text as `incomplete`."""
     for task in list(_tasks):
         task.cancel()
+
+
+async def serve_queue(*, stop: asyncio.Event, grace: float) -> int:
+    """Start every reply queued by WSGI workers (queue.py) until `stop`; return how many.
+
+    After `stop`, no new reply is taken; running ones get `grace` seconds to finish, then are
+    cancelled, which stores them `incomplete` with their text.
+    """
+    client = queue.async_client()
+    started = 0
+    try:
+        while not stop.is_set():
+            item = await queue.pop(client)
+            if item is not None:
+                spawn_here(*item)
+                started += 1
+    finally:
+        await client.aclose()
+    if running:
+        logger.info("Waiting up to %ss for %s running replies.", grace, len(running))
+    try:
+        await asyncio.wait_for(wait_for_running(), grace)
+    except TimeoutError:
+        cancel_running()
+        await wait_for_running()
+    await aclose_providers()
+    return started
+
+
+def run_engine(*, grace: float) -> int:
+    """Serve the engine queue until SIGTERM or SIGINT (`manage.py run_engine`)."""
+
+    async def main() -> int:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        return await serve_queue(stop=stop, grace=grace)
+
+    try:
+        return asyncio.run(main())
+    finally:
+        close_db_connections()

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from conversations.engine import queue
+from conversations.engine.runner import run_engine
 
 
 class Command(BaseCommand):
@@ -27,6 +28,6 @@ class Command(BaseCommand):
             raise CommandError("--grace must be zero or more seconds.")
         self.stdout.write(f"Engine serving {queue.queue_key()} (Ctrl-C or SIGTERM to stop).")
         self.stdout.flush()
-        started = queue.run(grace=grace)
+        started = run_engine(grace=grace)
         plural = "y" if started == 1 else "ies"
         self.stdout.write(f"Engine stopped after starting {started} repl{plural}.")
