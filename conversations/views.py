@@ -27,6 +27,7 @@ from accounts.throttling import RateLimited, throttle_check
 from conversations import selectors, services
 from conversations.models import Conversation, Message
 from conversations.selectors import InvalidCursor
+from conversations.templatetags.chat import path_parts
 from core.errors import error_text
 from core.http import HtmxHttpRequest, is_partial, login_required
 from core.text import plain_text
@@ -114,14 +115,11 @@ RENAME_TEMPLATE = "conversations/_sidebar.html#rename-form"
 # Rendered rows kept per process (about 1 kB each): a few dozen users' first pages. A row not
 # kept costs what every row cost before (its template render), nothing more.
 ROW_CACHE_SIZE = 4096
-_ID_SLOT = "conv_0"
 
 
 def _row_paths() -> tuple[str, str, str, str]:
     """Return a row's two paths (chat, actions) each split around the id, reversed once."""
-    link_head, _, link_tail = reverse("conversation", args=[_ID_SLOT]).partition(_ID_SLOT)
-    menu_head, _, menu_tail = reverse("conversation-actions", args=[_ID_SLOT]).partition(_ID_SLOT)
-    return link_head, link_tail, menu_head, menu_tail
+    return (*path_parts("conversation"), *path_parts("conversation-actions"))
 
 
 def row_preview(text: str) -> str:

@@ -53,9 +53,13 @@ _ID_SLOT = "id_0"
 _SAFE = RFC3986_SUBDELIMS + "/~:@"  # what reverse leaves unquoted
 
 
+def path_parts(name: str) -> tuple[str, str]:
+    """Return the path of URL `name` split around its one id argument (reversed once)."""
+    return _path_parts(name, get_script_prefix(), get_urlconf())
+
+
 @functools.lru_cache(maxsize=64)
 def _path_parts(name: str, prefix: str, urlconf) -> tuple[str, str]:
-    """Return the path of URL `name` split around its one id argument (reversed once)."""
     head, _, tail = reverse(name, args=[_ID_SLOT], urlconf=urlconf).partition(_ID_SLOT)
     return head, tail
 
@@ -68,7 +72,7 @@ def id_path(public_id: str, name: str) -> str:
     its render. The parts are kept per script prefix and URL conf, so the path is the same
     string `reverse` returns (the id quoted as reverse quotes a `str` argument).
     """
-    head, tail = _path_parts(name, get_script_prefix(), get_urlconf())
+    head, tail = path_parts(name)
     return f"{head}{quote(str(public_id), safe=_SAFE)}{tail}"
 
 
