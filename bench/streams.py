@@ -1,4 +1,4 @@
-"""Benchmark: concurrent reply streams through ONE daphne process to websocket clients.
+"""Benchmark: concurrent reply streams through daphne (one process, or more) to websocket clients.
 
 The fake OpenAI-format upstream (tests/fake_openai.py) runs in this process and stamps the
 moment it writes each token; the websocket clients run in a process of their own and stamp
@@ -8,6 +8,13 @@ started, so they stream at the same moment.
 
     .venv/bin/python bench/streams.py                      # 1, 100, 300 streams + 2,000 idle
     .venv/bin/python bench/streams.py --streams 1,10 --idle 200 --tokens 20
+    .venv/bin/python bench/streams.py --servers 1,2 --redis redis://127.0.0.1:6379/0
+
+With --servers 1,2 the rounds run on one daphne process, then again on two (Redis between
+them): stream i is started by a POST to process i mod n and watched by a socket on the
+next process, so every frame crosses from one process to another. The CPU of the servers,
+the bench process (the upstream and the POSTs), the load clients, Redis and PostgreSQL is
+reported for each round: where the cores went.
 
 It uses a scratch SQLite file (or DATABASE_URL if set: point it at a scratch database) and
 the in-memory channel layer, or Redis with --redis. Prints a Markdown table.
@@ -60,6 +67,20 @@ def cpu_seconds(pid: int) -> float:
     return sum(cpu_split(pid))
 
 
+def cpu_of(name: str) -> float:
+    """Return the CPU seconds so far of every process whose command is `name` (0 if none)."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        if text[text.index("(") + 1 : text.rindex(")")] == name:
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                total += cpu_seconds(int(stat.parent.name))
+    return total
+
+
 def pct(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -71,7 +92,7 @@ class Bench:
     def __init__(self, args):
         self.args = args
         self.workdir = Path(tempfile.mkdtemp(prefix="bench-streams-"))
-        self.log_path = self.workdir / "daphne.log"
+        self.servers: list[tuple[int, subprocess.Popen, Path]] = []
 
     # Setup ---------------------------------------------------------------------------------
 
@@ -147,53 +168,70 @@ class Bench:
             self.streamers.append((conversation.public_id, session_for(user)))
         self.conversations = [Conversation.objects.create(owner=users[-1], title="Idle").public_id]
 
-    def start_server(self) -> None:
-        self.port = free_port()
+    def start_servers(self, count: int) -> None:
         daphne = str(Path(sys.executable).with_name("daphne"))
-        self.log = open(self.log_path, "w")  # noqa: SIM115 - closed in stop_server
-        self.server = subprocess.Popen(
-            [daphne, "-b", "127.0.0.1", "-p", str(self.port), "chatbot.asgi:application"],
-            env=self.env,
-            cwd=BASE_DIR,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    break
-            except OSError:
-                time.sleep(0.2)
-        else:
-            raise SystemExit(f"daphne did not start; see {self.log_path}")
+        self.logs = []
+        for n in range(count):
+            port, log_path = free_port(), self.workdir / f"daphne-{count}-{n}.log"
+            self.logs.append(open(log_path, "w"))  # noqa: SIM115 - closed in stop_servers
+            server = subprocess.Popen(
+                [daphne, "-b", "127.0.0.1", "-p", str(port), "chatbot.asgi:application"],
+                env=self.env,
+                cwd=BASE_DIR,
+                stdout=self.logs[-1],
+                stderr=subprocess.STDOUT,
+            )
+            self.servers.append((port, server, log_path))
+        for port, _, log_path in self.servers:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                try:
+                    with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                        break
+                except OSError:
+                    time.sleep(0.2)
+            else:
+                raise SystemExit(f"daphne did not start; see {log_path}")
         import requests
 
         http = requests.Session()
         http.cookies.set("sessionid", self.session)
-        http.get(f"http://127.0.0.1:{self.port}/", timeout=30)
+        for port, _, _ in self.servers:
+            http.get(f"http://127.0.0.1:{port}/", timeout=30)
         self.csrf = http.cookies.get("csrftoken", "")
 
-    def stop_server(self) -> None:
-        self.server.terminate()
-        try:
-            self.server.wait(15)
-        except subprocess.TimeoutExpired:
-            self.server.kill()
-        self.log.close()
-        self.fake.close()
+    @property
+    def port(self) -> int:
+        return self.servers[0][0]
+
+    @property
+    def pids(self) -> list[int]:
+        return [server.pid for _, server, _ in self.servers]
+
+    def stop_servers(self) -> None:
+        for _, server, _ in self.servers:
+            server.terminate()
+        for _, server, _ in self.servers:
+            try:
+                server.wait(15)
+            except subprocess.TimeoutExpired:
+                server.kill()
+        for log in self.logs:
+            log.close()
+        self.servers = []
 
     # Clients -------------------------------------------------------------------------------
 
-    async def connect(self, paths: list[str], sessions: list[str] | None = None) -> list:
-        """Open one websocket per path (the bench user's session unless given)."""
-        return await open_websockets(self.port, paths, sessions or [self.session] * len(paths))
+    async def connect(self, paths: list[str]) -> list:
+        """Open one websocket per path on the first server with the bench user's session."""
+        count = len(paths)
+        return await open_websockets([self.port] * count, paths, [self.session] * count)
 
-    def post(self, path: str, data: dict, session: str = "") -> int:
+    def post(self, path: str, data: dict, session: str = "", port: int = 0) -> int:
         import requests
 
         response = requests.post(
-            f"http://127.0.0.1:{self.port}{path}",
+            f"http://127.0.0.1:{port or self.port}{path}",
             data=data,
             cookies={"sessionid": session or self.session, "csrftoken": self.csrf},
             headers={"X-CSRFToken": self.csrf},
@@ -207,7 +245,11 @@ class Bench:
     async def streams(self, count: int, round_id: int) -> dict:
         conversations = [public_id for public_id, _ in self.streamers[:count]]
         sessions = [session for _, session in self.streamers[:count]]
-        rss_before = rss_kib(self.server.pid)
+        ports = [port for port, _, _ in self.servers]
+        # Stream i starts on server i mod n and is watched from the next one.
+        post_ports = [ports[i % len(ports)] for i in range(count)]
+        watch_ports = [ports[(i + 1) % len(ports)] for i in range(count)]
+        rss_before = sum(rss_kib(pid) for pid in self.pids)
         # The websocket clients run in a process of their own: the upstream's threads here
         # must not delay the moment a client sees a frame.
         context = multiprocessing.get_context("spawn")
@@ -215,7 +257,7 @@ class Bench:
         watcher = context.Process(
             target=watch_replies,
             args=(
-                self.port,
+                watch_ports,
                 [f"/ws/chat/{public_id}/" for public_id in conversations],
                 sessions,
                 self.args.round_timeout,
@@ -226,23 +268,31 @@ class Bench:
         loop = asyncio.get_running_loop()
         if await loop.run_in_executor(None, results.recv) != "connected":
             raise SystemExit("the websocket clients could not connect")
-        rss_connected = rss_kib(self.server.pid)
-        log_offset = self.log_path.stat().st_size
+        rss_connected = sum(rss_kib(pid) for pid in self.pids)
+        log_offsets = [log_path.stat().st_size for _, _, log_path in self.servers]
         tags = [f"bench r{round_id} s{i}" for i in range(count)]
         # Every reply streams at the same moment: the upstream holds each first token until
         # all are open, so starting them (one POST each) does not spread them out.
         self.fake.streams_started = 0
         self.fake.start_together = count
-        server_split, client_cpu = cpu_split(self.server.pid), time.process_time()
-        server_cpu = sum(server_split)
+        server_splits = [cpu_split(pid) for pid in self.pids]
+        bench_cpu = time.process_time()
+        services_cpu = {name: cpu_of(name) for name in ("redis-server", "postgres")}
         started = time.monotonic()
         with ThreadPoolExecutor(32) as pool:
             posted = await asyncio.gather(
                 *(
                     loop.run_in_executor(
-                        pool, self.post, f"/c/{public_id}/messages/", {"content": tag}, session
+                        pool,
+                        self.post,
+                        f"/c/{public_id}/messages/",
+                        {"content": tag},
+                        session,
+                        port,
                     )
-                    for public_id, tag, session in zip(conversations, tags, sessions, strict=True)
+                    for public_id, tag, session, port in zip(
+                        conversations, tags, sessions, post_ports, strict=True
+                    )
                 )
             )
         posted_at = time.monotonic()
@@ -250,7 +300,7 @@ class Bench:
         if self.args.profile and count == max(self.args.streams):
             # The server while the replies stream (py-spy, not a dependency of the project).
             spy = subprocess.Popen(
-                [self.args.profile, "record", "-p", str(self.server.pid), "-d", "3", "-r",
+                [self.args.profile, "record", "-p", str(self.pids[0]), "-d", "3", "-r",
                  "200", "--gil", "--format", "raw", "-o",
                  str(self.workdir / f"spy-{count}.txt")],
                 stdout=subprocess.DEVNULL,
@@ -262,10 +312,18 @@ class Bench:
         if spy is not None:
             spy.wait()
             print(f"profile: {self.workdir / f'spy-{count}.txt'}", file=sys.stderr)
-        server_cpu = cpu_seconds(self.server.pid) - server_cpu
-        server_sys = cpu_split(self.server.pid)[1] - server_split[1]
-        client_cpu = time.process_time() - client_cpu + watcher_cpu
-        peak_rss = rss_kib(self.server.pid)
+        per_server = [
+            cpu_seconds(pid) - sum(split)
+            for pid, split in zip(self.pids, server_splits, strict=True)
+        ]
+        server_cpu = sum(per_server)
+        server_sys = sum(
+            cpu_split(pid)[1] - split[1]
+            for pid, split in zip(self.pids, server_splits, strict=True)
+        )
+        bench_cpu = time.process_time() - bench_cpu
+        services = {name: cpu_of(name) - before for name, before in services_cpu.items()}
+        peak_rss = sum(rss_kib(pid) for pid in self.pids)
         await asyncio.sleep(0.5)
 
         per_token, first_token, frames_per_reply, finished = [], [], [], 0
@@ -290,7 +348,7 @@ class Bench:
                 if final:
                     finished += 1
             frames_per_reply.append(reply_frames)
-        writes = self.writes_since(log_offset)
+        writes = self.writes_since(log_offsets)
         # How many replies were streaming at once: the most upstream streams overlapping.
         spans = [(t[0], t[-1]) for t in (self.fake.token_times.get(tag) for tag in tags) if t]
         edges = sorted([(a, 1) for a, _ in spans] + [(b, -1) for _, b in spans])
@@ -299,6 +357,7 @@ class Bench:
             at_once += step
             peak = max(peak, at_once)
         return {
+            "servers": len(self.servers),
             "streams": count,
             "peak_at_once": peak,
             "post_s": posted_at - started,
@@ -317,22 +376,30 @@ class Bench:
             "server_cpu_s": server_cpu,
             "server_sys_s": server_sys,
             "server_us_per_token": server_cpu / (count * self.args.tokens) * 1e6,
-            "client_cpu_s": client_cpu,
+            "per_server_cpu_s": per_server,
+            "client_cpu_s": bench_cpu + watcher_cpu,
+            "bench_cpu_s": bench_cpu,
+            "watcher_cpu_s": watcher_cpu,
+            "redis_cpu_s": services["redis-server"],
+            "postgres_cpu_s": services["postgres"],
         }
 
-    def writes_since(self, offset: int) -> list[int]:
+    def writes_since(self, offsets: list[int]) -> list[int]:
         time.sleep(0.5)
-        with open(self.log_path) as log:
-            log.seek(offset)
-            return [int(m.group(2)) for m in WRITES.finditer(log.read())]
+        writes = []
+        for (_, _, log_path), offset in zip(self.servers, offsets, strict=True):
+            with open(log_path) as log:
+                log.seek(offset)
+                writes += [int(m.group(2)) for m in WRITES.finditer(log.read())]
+        return writes
 
     async def idle(self, count: int) -> dict:
-        rss_before = rss_kib(self.server.pid)
+        rss_before = rss_kib(self.pids[0])
         started = time.monotonic()
         sockets = await self.connect(["/ws/chat/"] * count)
         connect_time = time.monotonic() - started
         await asyncio.sleep(self.args.idle_seconds)
-        rss_after = rss_kib(self.server.pid)
+        rss_after = rss_kib(self.pids[0])
         open_now = sum(ws.state.name == "OPEN" for ws in sockets)
         # One sidebar change fans out to every socket of the user.
         loop = asyncio.get_running_loop()
@@ -361,13 +428,13 @@ class Bench:
         }
 
 
-async def open_websockets(port: int, paths: list[str], sessions: list[str]) -> list:
-    """Open one websocket per path with its session, at most 50 handshakes at a time."""
+async def open_websockets(ports: list[int], paths: list[str], sessions: list[str]) -> list:
+    """Open one websocket per (port, path, session), at most 50 handshakes at a time."""
     import websockets
 
     gate = asyncio.Semaphore(50)
 
-    async def one(path: str, session: str):
+    async def one(port: int, path: str, session: str):
         async with gate:
             return await websockets.connect(
                 f"ws://127.0.0.1:{port}{path}",
@@ -378,10 +445,10 @@ async def open_websockets(port: int, paths: list[str], sessions: list[str]) -> l
                 max_size=None,
             )
 
-    return await asyncio.gather(*(one(p, s) for p, s in zip(paths, sessions, strict=True)))
+    return await asyncio.gather(*(one(*args) for args in zip(ports, paths, sessions, strict=True)))
 
 
-def watch_replies(port: int, paths: list[str], sessions: list[str], timeout: float, results):
+def watch_replies(ports: list[int], paths: list[str], sessions: list[str], timeout, results):
     """Open one websocket per path (in a process of its own) and record every frame's arrival.
 
     Sends "connected", then per socket [(monotonic time, highest token shown or -1, whether
@@ -389,7 +456,7 @@ def watch_replies(port: int, paths: list[str], sessions: list[str], timeout: flo
     """
 
     async def main():
-        sockets = await open_websockets(port, paths, sessions)
+        sockets = await open_websockets(ports, paths, sessions)
         received: list[list[tuple]] = [[] for _ in sockets]
 
         async def listen(i: int, ws) -> None:
@@ -427,43 +494,67 @@ def main() -> None:
     parser.add_argument("--token-delay", type=float, default=0.02)
     parser.add_argument("--profile", default="", help="py-spy's path: profile the largest round")
     parser.add_argument("--round-timeout", type=float, default=180)
+    parser.add_argument("--servers", default="1", help="daphne processes per run, e.g. 1,2")
     args = parser.parse_args()
     args.streams = [int(n) for n in args.streams.split(",") if n]
+    args.servers = [int(n) for n in args.servers.split(",") if n]
+    if max(args.servers) > 1 and not args.redis:
+        parser.error("more than one server needs --redis (the processes share the layer)")
 
     bench = Bench(args)
     bench.setup()
-    bench.start_server()
+    rows, idle = [], None
     try:
-        # One unmeasured reply first: lazy imports (and, without .pyc files, compiling them)
-        # would otherwise land in the first measured round.
-        asyncio.run(bench.streams(1, len(args.streams)))
-        rows = [asyncio.run(bench.streams(n, i)) for i, n in enumerate(args.streams)]
-        idle = asyncio.run(bench.idle(args.idle)) if args.idle else None
+        for count in args.servers:
+            bench.start_servers(count)
+            try:
+                # One unmeasured reply first: lazy imports (and, without .pyc files,
+                # compiling them) would otherwise land in the first measured round.
+                asyncio.run(bench.streams(1, 1000 + count))
+                for i, n in enumerate(args.streams):
+                    rows.append(asyncio.run(bench.streams(n, count * 100 + i)))
+                if args.idle and idle is None:
+                    idle = asyncio.run(bench.idle(args.idle))
+            finally:
+                bench.stop_servers()
     finally:
-        bench.stop_server()
+        bench.fake.close()
 
     print(
         f"\nUpstream: {args.tokens} tokens per reply, one every {args.token_delay * 1000:g} ms. "
-        f"One daphne process, {'Redis' if args.redis else 'in-memory'} channel layer, "
-        f"{os.cpu_count()} CPUs.\n"
+        f"daphne processes: {', '.join(map(str, args.servers))}; "
+        f"{'Redis' if args.redis else 'in-memory'} channel layer, {os.cpu_count()} CPUs.\n"
     )
     print(
-        "| streams | streaming at once | all sent in (s) | finished "
+        "| servers | streams | streaming at once | all sent in (s) | finished "
         "| per-token added p50 / p99 (ms) | first token added p50 / p99 "
         "(ms) | frames per reply | DB writes per reply | RSS per connection (KiB) | wall (s) "
         "| bytes per reply / final HTML | server CPU s (system; µs per token) "
         "| load generator CPU s |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(
-            f"| {r['streams']} | {r['peak_at_once']} | {r['post_s']:.1f} | "
+            f"| {r['servers']} | {r['streams']} | {r['peak_at_once']} | {r['post_s']:.1f} | "
             f"{r['finished']}/{r['posted_ok']} | {r['token_p50']:.0f} / "
             f"{r['token_p99']:.0f} | {r['ttft_p50']:.0f} / {r['ttft_p99']:.0f} | "
             f"{r['frames']:.1f} | {r['writes']:.1f} | {r['kib_per_conn']:.0f} | "
             f"{r['elapsed']:.1f} | {r['bytes_x_final']:.2f} | {r['server_cpu_s']:.1f} "
             f"(sys {r['server_sys_s']:.1f}; {r['server_us_per_token']:.0f}) | "
             f"{r['client_cpu_s']:.1f} |"
+        )
+    print("\nWhere the CPU went in each round (seconds):\n")
+    print("| servers | streams | wall | each server | bench (upstream, POSTs) | load clients "
+          "| Redis | PostgreSQL | all / (wall x CPUs) |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        spent = [*r["per_server_cpu_s"], r["bench_cpu_s"], r["watcher_cpu_s"]]
+        spent += [r["redis_cpu_s"], r["postgres_cpu_s"]]
+        print(
+            f"| {r['servers']} | {r['streams']} | {r['elapsed']:.1f} | "
+            f"{' + '.join(f'{c:.1f}' for c in r['per_server_cpu_s'])} | {r['bench_cpu_s']:.1f} "
+            f"| {r['watcher_cpu_s']:.1f} | {r['redis_cpu_s']:.1f} | {r['postgres_cpu_s']:.1f} "
+            f"| {sum(spent) / (r['elapsed'] * os.cpu_count()):.0%} |"
         )
     if idle:
         print(

@@ -73,7 +73,7 @@ def share_view(request: HttpRequest, token: str) -> HttpResponse:
         services.share_record_view(share=share)
     context = {
         "share": share,
-        "snapshot": page.messages,
+        "entries": [(message, 1, 1) for message in page.messages],
         "next_after": page.next_after,
         "is_first_page": after is None,
         # Flags the canonical message partial honours on public pages.

@@ -239,7 +239,8 @@ def sign_up(page, username: str | None = None, password: str = PASSWORD) -> str:
     page.get_by_label("Password", exact=True).fill(password)
     page.get_by_label("Password confirmation").fill(password)
     page.get_by_role("button", name="Sign up").click()
-    page.get_by_role("textbox", name="Message").wait_for()
+    # Hashing the password takes the longest of any step here on a busy machine.
+    page.get_by_role("textbox", name="Message").wait_for(timeout=30_000)
     return username
 
 
@@ -248,7 +249,7 @@ def log_in(page, username: str, password: str = PASSWORD) -> None:
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Log in").click()
-    page.get_by_role("textbox", name="Message").wait_for()
+    page.get_by_role("textbox", name="Message").wait_for(timeout=30_000)
 
 
 @pytest.fixture

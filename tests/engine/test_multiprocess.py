@@ -66,7 +66,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 30) -> None:
+def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -76,7 +76,7 @@ def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 30) -> 
                 return
         except OSError:
             time.sleep(0.1)
-    raise AssertionError(f"daphne on port {port} did not start")
+    raise AssertionError(f"the server on port {port} did not start in {timeout:.0f} s")
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ from conversations.services import (
     message_append,
     message_chain_append,
 )
+from conversations.templatetags.chat import _article_parts
 from organise.search import conversation_search
 from organise.transfer.export import user_export_zip
 from sharing.services import share_continue, share_create
@@ -93,6 +94,7 @@ def test_a_row_from_an_older_renderer_still_renders_on_read(owner_client, chat, 
     assert "<strong>Cervejaria Ramiro</strong>" in html
     # The read-path guard really watches the renderer: the old row needs it.
     render_markdown.cache_clear()
+    _article_parts.cache_clear()  # and the articles rendered with it
     monkeypatch.setattr(MarkdownIt, "render", lambda *a, **k: 1 / 0)
     with pytest.raises(ZeroDivisionError):
         owner_client.get(reverse("conversation", args=[chat.public_id]))

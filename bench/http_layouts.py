@@ -10,8 +10,8 @@ machine. The layouts:
 - the production layout of the README: gunicorn (2 sync workers) for HTTP, beside one daphne
   process for websockets and `manage.py run_engine` for replies, all on one Redis.
 
-    .venv/bin/python bench/http.py --redis redis://127.0.0.1:6379/0
-    .venv/bin/python bench/http.py --rounds 1 --seconds 5        # a quick look
+    .venv/bin/python bench/http_layouts.py --redis redis://127.0.0.1:6379/0
+    .venv/bin/python bench/http_layouts.py --rounds 1 --seconds 5        # a quick look
 
 It uses a scratch SQLite file, or DATABASE_URL if set. Prints a Markdown table.
 """
