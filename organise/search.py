@@ -97,7 +97,7 @@ candidates AS MATERIALIZED (
     SELECT m.id
     FROM conversations_message m {join}
     WHERE m.search_vector @@ websearch_to_tsquery('english', %s) AND m.search_owner_id = %s
-        {filters}
+        {pairs} {filters}
     ORDER BY {order} DESC
     LIMIT %s
 ),
@@ -138,6 +138,24 @@ ORDER BY r.rank DESC, r.conversation_id DESC
 _MARKERS = f'StartSel="{START}", StopSel="{STOP}"'
 
 
+# Only the adjacent pairs of the phrases a match must hold (migration 0007). With no pair
+# (a one-word phrase, or stop words only) the condition folds away when the query is
+# planned: the function is immutable and its argument a constant.
+_PAIRS_SQL = (
+    "AND (cardinality(conversations_phrase_pairs(%s)) = 0 "
+    "OR conversations_search_pairs(m.search_vector) @> conversations_phrase_pairs(%s))"
+)
+_PHRASE_RE = re.compile(r'(-?)"([^"]*)"')
+_OR_RE = re.compile(r"(?<!\S)or(?!\S)", re.IGNORECASE)
+
+
+def required_phrases(text: str) -> list[str]:
+    """Return the quoted phrases every match must hold (none when the query has an OR)."""
+    if _OR_RE.search(_PHRASE_RE.sub(" ", text)):  # an "or" inside quotes is a word
+        return []
+    return [phrase for negate, phrase in _PHRASE_RE.findall(text) if not negate and phrase]
+
+
 def _search_postgres(user, text, filters, limit):
     conditions, params = filters
     # The conversation is joined only when a filter needs its columns.
@@ -146,11 +164,16 @@ def _search_postgres(user, text, filters, limit):
     # messages, rechecking positions in each: at a million messages it reads most of them
     # (5 s). The GIN index returns the rows holding every word; only those are rechecked.
     order = "m.id + 0" if '"' in text else "m.id"
-    sql = _POSTGRES_SQL.format(filters=conditions, join=join, order=order)
+    # A phrase's candidates: the user's rows holding its word pairs, not every row holding
+    # its words (57,000 against 1,345 for "search index" at a million messages).
+    phrases = required_phrases(text)
+    pairs = _PAIRS_SQL if phrases else ""
+    sql = _POSTGRES_SQL.format(filters=conditions, join=join, order=order, pairs=pairs)
     args = [
         text,
         text,
         user.pk,
+        *([phrases, phrases] if phrases else []),
         *params,
         CANDIDATES,
         text,
@@ -209,10 +232,13 @@ def fts5_query(text: str) -> str:
     return " AND ".join(positives) + "".join(f" NOT {term}" for term in negatives)
 
 
+# Both FTS5 tables index the owner beside the text (migration 0006): the MATCH itself keeps
+# to the user's rows (`search_owner_id : 7 AND content : (...)`), so another user's matches
+# are never walked. The owner column weighs 0 in bm25, so ranks are the text's alone.
 _SQLITE_SQL = """
 WITH message_hits AS MATERIALIZED (
     SELECT m.conversation_id AS conversation_id, m.id AS message_id,
-        bm25(conversations_message_fts) AS score
+        bm25(conversations_message_fts, 1.0, 0.0) AS score
     FROM conversations_message_fts
     JOIN conversations_message m ON m.id = conversations_message_fts.rowid
     JOIN conversations_conversation c ON c.id = m.conversation_id
@@ -225,7 +251,7 @@ best AS (
     FROM message_hits GROUP BY conversation_id
 ),
 title_hits AS MATERIALIZED (
-    SELECT c.id AS conversation_id, bm25(conversations_conversation_fts) AS score
+    SELECT c.id AS conversation_id, bm25(conversations_conversation_fts, 1.0, 0.0) AS score
     FROM conversations_conversation_fts
     JOIN conversations_conversation c ON c.id = conversations_conversation_fts.rowid
     WHERE conversations_conversation_fts MATCH %s AND c.owner_id = %s {filters}
@@ -252,7 +278,10 @@ def _search_sqlite(user, text, filters, limit):
         return []
     conditions, params = filters
     sql = _SQLITE_SQL.format(filters=conditions)
-    args = [match, user.pk, *params, CANDIDATES, match, user.pk, *params, TITLE_WEIGHT, limit]
+    owner = int(user.pk)
+    messages = f"search_owner_id : {owner} AND content : ({match})"
+    in_titles = f"owner_id : {owner} AND title : ({match})"
+    args = [messages, owner, *params, CANDIDATES, in_titles, owner, *params, TITLE_WEIGHT, limit]
     with connection.cursor() as cursor:
         cursor.execute(sql, args)
         ranked = cursor.fetchall()

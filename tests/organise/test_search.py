@@ -1,7 +1,7 @@
 from datetime import timedelta
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from conversations.models import Message
@@ -157,3 +157,144 @@ def test_search_ranks_only_the_newest_candidate_messages(owner, monkeypatch):
     assert found == {conversations[1].pk, conversations[2].pk}
     # Titles are searched in full whatever the cap.
     assert {r.conversation.pk for r in _search(owner, "zoo")} == {c.pk for c in conversations}
+
+
+def _fts_consistent(cursor) -> None:
+    """FTS5's own check of an external-content index against its table (raises if not)."""
+    for table in ("conversations_message_fts", "conversations_conversation_fts"):
+        cursor.execute(f"INSERT INTO {table}({table}, rank) VALUES ('integrity-check', 1)")
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's FTS5 index")
+def test_sqlite_index_holds_each_rows_owner_through_every_write(owner, outsider):
+    """Migration 0006: the owner is indexed beside the text, and stays right on every write.
+
+    A Django rebuild of the message table (some AlterField operations on SQLite) would drop
+    the column and the triggers: this fails then, and the migration's statements must run
+    again after it.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name FROM pragma_table_info('conversations_message')")
+        assert "search_owner_id" in {row[0] for row in cursor.fetchall()}
+        cursor.execute("SELECT name FROM pragma_table_info('conversations_message_fts')")
+        assert [row[0] for row in cursor.fetchall()] == ["content", "search_owner_id"]
+    mine = ConversationFactory(owner=owner, title="Saffron")
+    created = MessageFactory(conversation=mine, content="saffron from the market")
+    bulk = Message.objects.bulk_create(
+        [Message(conversation=mine, role="user", content=f"saffron {i}") for i in range(3)]
+    )
+    theirs = ConversationFactory(owner=outsider, title="Saffron too")
+    MessageFactory.create_batch(5, conversation=theirs, content="saffron, saffron")
+    created.content = "saffron and a full save"
+    created.save()  # every column written: the owner, which Django does not know, stays
+    rows = Message.objects.filter(conversation=mine).values_list("pk", flat=True)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT DISTINCT search_owner_id FROM conversations_message "
+            f"WHERE id IN ({','.join(map(str, rows))})"
+        )
+        assert cursor.fetchall() == [(owner.pk,)]
+        cursor.execute(
+            "SELECT rowid FROM conversations_message_fts WHERE conversations_message_fts "
+            "MATCH %s ORDER BY rowid",
+            [f"search_owner_id : {owner.pk} AND content : saffron"],
+        )
+        assert [row[0] for row in cursor.fetchall()] == sorted([created.pk, *(m.pk for m in bulk)])
+        _fts_consistent(cursor)
+    found = _search(owner, "saffron")
+    assert [r.conversation.public_id for r in found] == [mine.public_id]
+    theirs.delete()  # the messages go by cascade, after their conversation row
+    mine.delete()
+    with connection.cursor() as cursor:
+        _fts_consistent(cursor)
+        cursor.execute(
+            "SELECT count(*) FROM conversations_message_fts WHERE conversations_message_fts "
+            "MATCH 'saffron'"
+        )
+        assert cursor.fetchone() == (0,)
+
+
+def test_search_of_a_word_only_in_the_owner_column_finds_nothing(owner):
+    """The owner's id is indexed, but the user's words only ever match text and titles."""
+    conversation = ConversationFactory(owner=owner, title="Numbers")
+    MessageFactory(conversation=conversation, content="no digits here")
+    assert _search(owner, str(owner.pk)) == []
+    assert _search(owner, f"digits OR {owner.pk}")
+
+
+PHRASE_TEXTS = [
+    "open the file and write a test",
+    "open file now",
+    "the file is open",
+    "write-ahead log: write the test first",
+    "search index search index rebuilt",
+    "index search",
+]
+PHRASE_QUERIES = [
+    '"open file"',  # "open the file" holds the pair, not the phrase
+    '"open the file"',
+    '"write test"',
+    '"search index"',
+    '"index search" rebuilt',
+    '"write-ahead log"',
+    '"the"',  # stop words only: no pair, nothing to narrow
+    '"file"',
+    '-"open file" test',
+    '"open file" OR "search index"',
+]
+
+
+def _phrase_world(owner):
+    chats = []
+    for text in PHRASE_TEXTS:
+        chat = ConversationFactory(owner=owner, title="Untitled")
+        MessageFactory(conversation=chat, content=text)
+        chats.append(chat.pk)
+    return chats
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's pair index")
+@pytest.mark.parametrize("query", PHRASE_QUERIES)
+def test_phrase_pairs_narrow_candidates_without_changing_results(owner, monkeypatch, query):
+    from organise import search
+
+    _phrase_world(owner)
+    with_pairs = {r.conversation.pk for r in _search(owner, query)}
+    monkeypatch.setattr(search, "required_phrases", lambda text: [])
+    assert {r.conversation.pk for r in _search(owner, query)} == with_pairs
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM conversations_message WHERE search_owner_id = %s "
+            "AND search_vector @@ websearch_to_tsquery('english', %s)",
+            [owner.pk, query],
+        )
+        assert cursor.fetchone()[0] == len(with_pairs)  # one message per conversation
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's pair index")
+def test_a_phrase_takes_the_pair_index(owner):
+    _phrase_world(owner)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT conversations_search_pairs(to_tsvector('english', %s))", [
+            "open the file and write a test"
+        ])  # fmt: skip
+        assert sorted(cursor.fetchone()[0]) == ["file write", "open file", "write test"]
+        # The search's own expression is the index's (a tiny table plans a scan otherwise).
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(
+            "EXPLAIN SELECT id FROM conversations_message WHERE "
+            "conversations_search_pairs(search_vector) @> conversations_phrase_pairs(%s)",
+            [["open file"]],
+        )
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "msg_owner_pairs_idx" in plan
+
+
+def test_required_phrases_are_the_positive_ones_of_an_and_query():
+    from organise.search import required_phrases
+
+    assert required_phrases('"a b" c -"d e" "f"') == ["a b", "f"]
+    assert required_phrases('"a b" or c') == []
+    assert required_phrases('"a b" OR "c d"') == []
+    assert required_phrases('"or a" b') == ["or a"]  # inside quotes, a word
+    assert required_phrases("color order") == []
