@@ -25,11 +25,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--requests", type=int, default=60)
+    parser.add_argument("--sqlite", default=str(ROOT / "var" / "bench-reads.sqlite3"))
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
     os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
     if not os.environ.get("DATABASE_URL"):
-        os.environ["SQLITE_PATH"] = str(ROOT / "var" / "bench-reads.sqlite3")
+        os.environ["SQLITE_PATH"] = args.sqlite
     import django
 
     django.setup()

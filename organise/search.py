@@ -232,13 +232,14 @@ def fts5_query(text: str) -> str:
     return " AND ".join(positives) + "".join(f" NOT {term}" for term in negatives)
 
 
-# Both FTS5 tables index the owner beside the text (migration 0006): the MATCH itself keeps
-# to the user's rows (`search_owner_id : 7 AND content : (...)`), so another user's matches
-# are never walked. The owner column weighs 0 in bm25, so ranks are the text's alone.
+# The message index holds each row's owner beside its text (migration 0006). Candidates:
+# the user's newest matching messages, found by `search_owner_id : 7 AND content : (...)`,
+# so another user's matches are never walked. They are scored (bm25) by a second pass over
+# the text alone, bounded to the candidates' rowid range: bm25 on the first MATCH would
+# count the owner's whole posting list for its weight, a million rows for a heavy user.
 _SQLITE_SQL = """
-WITH message_hits AS MATERIALIZED (
-    SELECT m.conversation_id AS conversation_id, m.id AS message_id,
-        bm25(conversations_message_fts, 1.0, 0.0) AS score
+WITH candidates AS MATERIALIZED (
+    SELECT conversations_message_fts.rowid AS id
     FROM conversations_message_fts
     JOIN conversations_message m ON m.id = conversations_message_fts.rowid
     JOIN conversations_conversation c ON c.id = m.conversation_id
@@ -246,12 +247,22 @@ WITH message_hits AS MATERIALIZED (
     ORDER BY conversations_message_fts.rowid DESC
     LIMIT %s
 ),
+message_hits AS MATERIALIZED (
+    SELECT m.conversation_id AS conversation_id, m.id AS message_id,
+        bm25(conversations_message_fts) AS score
+    FROM conversations_message_fts
+    JOIN conversations_message m ON m.id = conversations_message_fts.rowid
+    WHERE conversations_message_fts MATCH %s
+        AND conversations_message_fts.rowid
+            BETWEEN (SELECT min(id) FROM candidates) AND (SELECT max(id) FROM candidates)
+        AND +conversations_message_fts.rowid IN (SELECT id FROM candidates)
+),
 best AS (
     SELECT conversation_id, message_id, MIN(score) AS score
     FROM message_hits GROUP BY conversation_id
 ),
 title_hits AS MATERIALIZED (
-    SELECT c.id AS conversation_id, bm25(conversations_conversation_fts, 1.0, 0.0) AS score
+    SELECT c.id AS conversation_id, bm25(conversations_conversation_fts) AS score
     FROM conversations_conversation_fts
     JOIN conversations_conversation c ON c.id = conversations_conversation_fts.rowid
     WHERE conversations_conversation_fts MATCH %s AND c.owner_id = %s {filters}
@@ -279,9 +290,10 @@ def _search_sqlite(user, text, filters, limit):
     conditions, params = filters
     sql = _SQLITE_SQL.format(filters=conditions)
     owner = int(user.pk)
-    messages = f"search_owner_id : {owner} AND content : ({match})"
-    in_titles = f"owner_id : {owner} AND title : ({match})"
-    args = [messages, owner, *params, CANDIDATES, in_titles, owner, *params, TITLE_WEIGHT, limit]
+    candidates = f"search_owner_id : {owner} AND content : ({match})"
+    words = f"content : ({match})"  # the user's words never match the owner column
+    args = [candidates, owner, *params, CANDIDATES, words]
+    args += [match, owner, *params, TITLE_WEIGHT, limit]
     with connection.cursor() as cursor:
         cursor.execute(sql, args)
         ranked = cursor.fetchall()
@@ -297,7 +309,7 @@ def _search_sqlite(user, text, filters, limit):
                 "JOIN conversations_message m ON m.id = conversations_message_fts.rowid "
                 "WHERE conversations_message_fts MATCH %s "
                 f"AND conversations_message_fts.rowid IN ({_in_list(message_ids)})",
-                [START, STOP, match, *message_ids],
+                [START, STOP, words, *message_ids],
             )
             snippets = {pk: (public_id, snippet) for pk, public_id, snippet in cursor.fetchall()}
         title_ids = [row[0] for row in ranked if row[3]]

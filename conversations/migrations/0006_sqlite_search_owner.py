@@ -1,18 +1,18 @@
-"""SQLite search reads one user's rows: the owner is a column of both full-text indexes.
+"""SQLite search reads one user's rows: the owner is a column of the message index.
 
 Until now the FTS5 index held message text alone, so a search walked every user's matches
 newest first and dropped those of other users: another user's million messages made one
-user's search 15x slower. Now each message row carries its conversation's owner
+user's search up to 25x slower. Now each message row carries its conversation's owner
 (``search_owner_id``, as on PostgreSQL since 0005: set by the insert trigger, a
-conversation never changes owner) and the FTS5 tables index it beside the text, so a query
-``search_owner_id : 7 AND content : (...)`` intersects the user's own posting list with the
-words' and never visits another user's rows. The conversations' index takes ``owner_id``
-from the conversation row itself.
+conversation never changes owner) and the FTS5 table indexes it beside the text, so the
+candidates' query ``search_owner_id : 7 AND content : (...)`` intersects the user's own
+posting list with the words' and never visits another user's rows (organise.search).
+Titles keep their index: a user has far fewer conversations than messages.
 
 The column is the database's, not the model's (Django never writes it, so a full save of a
 message cannot clear it). A future migration that makes Django rebuild
 ``conversations_message`` on SQLite (``_remake_table``: some AlterField operations) drops
-the column and the triggers: it must run SQLITE_FORWARD again afterwards;
+the column and the triggers: it must run SQLITE_OWNER_FORWARD again afterwards;
 ``tests/organise/test_search.py`` checks the schema and fails loudly if that is forgotten.
 """
 
@@ -20,32 +20,21 @@ from django.db import migrations
 
 TOKENIZER = "porter unicode61 remove_diacritics 2"
 MESSAGE_FTS = "conversations_message_fts"
-CONVERSATION_FTS = "conversations_conversation_fts"
 TRIGGERS = [
     "conversations_message_fts_insert",
     "conversations_message_fts_delete",
     "conversations_message_fts_update",
-    "conversations_conversation_fts_insert",
-    "conversations_conversation_fts_delete",
-    "conversations_conversation_fts_update",
 ]
 OWNER = "(SELECT owner_id FROM conversations_conversation WHERE id = new.conversation_id)"
 
 
-def _tables(message_columns: str, conversation_columns: str) -> list[str]:
+def _table(columns: str) -> list[str]:
     return [
         *(f"DROP TRIGGER IF EXISTS {name}" for name in TRIGGERS),
         f"DROP TABLE IF EXISTS {MESSAGE_FTS}",
-        f"DROP TABLE IF EXISTS {CONVERSATION_FTS}",
         f"""
         CREATE VIRTUAL TABLE {MESSAGE_FTS} USING fts5(
-            {message_columns}, content='conversations_message', content_rowid='id',
-            tokenize='{TOKENIZER}'
-        )
-        """,
-        f"""
-        CREATE VIRTUAL TABLE {CONVERSATION_FTS} USING fts5(
-            {conversation_columns}, content='conversations_conversation', content_rowid='id',
+            {columns}, content='conversations_message', content_rowid='id',
             tokenize='{TOKENIZER}'
         )
         """,
@@ -56,7 +45,7 @@ SQLITE_OWNER_FORWARD = [
     "ALTER TABLE conversations_message ADD COLUMN search_owner_id bigint NULL",
     "UPDATE conversations_message SET search_owner_id = (SELECT owner_id FROM "
     "conversations_conversation c WHERE c.id = conversations_message.conversation_id)",
-    *_tables("content, search_owner_id", "title, owner_id"),
+    *_table("content, search_owner_id"),
     # The row gets its owner, and the index the same value, as the message is written.
     f"""
     CREATE TRIGGER conversations_message_fts_insert AFTER INSERT ON conversations_message
@@ -85,39 +74,12 @@ SQLITE_OWNER_FORWARD = [
         VALUES (new.id, new.content, new.search_owner_id);
     END
     """,
-    f"""
-    CREATE TRIGGER conversations_conversation_fts_insert AFTER INSERT
-    ON conversations_conversation
-    BEGIN
-        INSERT INTO {CONVERSATION_FTS}(rowid, title, owner_id)
-        VALUES (new.id, new.title, new.owner_id);
-    END
-    """,
-    f"""
-    CREATE TRIGGER conversations_conversation_fts_delete AFTER DELETE
-    ON conversations_conversation
-    BEGIN
-        INSERT INTO {CONVERSATION_FTS}({CONVERSATION_FTS}, rowid, title, owner_id)
-        VALUES ('delete', old.id, old.title, old.owner_id);
-    END
-    """,
-    f"""
-    CREATE TRIGGER conversations_conversation_fts_update AFTER UPDATE OF title, owner_id
-    ON conversations_conversation
-    BEGIN
-        INSERT INTO {CONVERSATION_FTS}({CONVERSATION_FTS}, rowid, title, owner_id)
-        VALUES ('delete', old.id, old.title, old.owner_id);
-        INSERT INTO {CONVERSATION_FTS}(rowid, title, owner_id)
-        VALUES (new.id, new.title, new.owner_id);
-    END
-    """,
     f"INSERT INTO {MESSAGE_FTS}({MESSAGE_FTS}) VALUES ('rebuild')",
-    f"INSERT INTO {CONVERSATION_FTS}({CONVERSATION_FTS}) VALUES ('rebuild')",
     "PRAGMA optimize",
 ]
 
 SQLITE_OWNER_BACKWARD = [
-    *_tables("content", "title"),
+    *_table("content"),
     f"""
     CREATE TRIGGER conversations_message_fts_insert AFTER INSERT ON conversations_message
     BEGIN
@@ -140,32 +102,7 @@ SQLITE_OWNER_BACKWARD = [
         INSERT INTO {MESSAGE_FTS}(rowid, content) VALUES (new.id, new.content);
     END
     """,
-    f"""
-    CREATE TRIGGER conversations_conversation_fts_insert AFTER INSERT
-    ON conversations_conversation
-    BEGIN
-        INSERT INTO {CONVERSATION_FTS}(rowid, title) VALUES (new.id, new.title);
-    END
-    """,
-    f"""
-    CREATE TRIGGER conversations_conversation_fts_delete AFTER DELETE
-    ON conversations_conversation
-    BEGIN
-        INSERT INTO {CONVERSATION_FTS}({CONVERSATION_FTS}, rowid, title)
-        VALUES ('delete', old.id, old.title);
-    END
-    """,
-    f"""
-    CREATE TRIGGER conversations_conversation_fts_update AFTER UPDATE OF title
-    ON conversations_conversation
-    BEGIN
-        INSERT INTO {CONVERSATION_FTS}({CONVERSATION_FTS}, rowid, title)
-        VALUES ('delete', old.id, old.title);
-        INSERT INTO {CONVERSATION_FTS}(rowid, title) VALUES (new.id, new.title);
-    END
-    """,
     f"INSERT INTO {MESSAGE_FTS}({MESSAGE_FTS}) VALUES ('rebuild')",
-    f"INSERT INTO {CONVERSATION_FTS}({CONVERSATION_FTS}) VALUES ('rebuild')",
     "ALTER TABLE conversations_message DROP COLUMN search_owner_id",
 ]
 
