@@ -198,7 +198,7 @@ def _sql_json_time(column: str, vendor: str) -> str:
 
     isoformat() in UTC: microseconds only when not zero, then +00:00. SQLite holds the time
     as Django wrote it, str() of the naive UTC datetime (which leaves out zero microseconds
-    too); a value in another form is caught by _sql_time_ok.
+    too); a value in another form is caught by _sqlite_time_ok.
     """
     if vendor == "postgresql":
         utc = f"({column} AT TIME ZONE 'UTC')"
@@ -206,17 +206,15 @@ def _sql_json_time(column: str, vendor: str) -> str:
             f"""'"' || replace(to_char({utc}, 'YYYY-MM-DD"T"HH24:MI:SS.US'), '.000000', '')"""
             f""" || '{UTC_OFFSET}"'"""
         )
-    return f"""('"' || substr({column}, 1, 10) || 'T' || substr({column}, 12) || '{UTC_OFFSET}"')"""
+    return f"""('"' || replace({column}, ' ', 'T') || '{UTC_OFFSET}"')"""
 
 
-def _sql_time_ok(column: str, vendor: str) -> str:
-    """SQL true when _sql_json_time formats the column's value exactly (always on PostgreSQL).
+def _sqlite_time_ok(column: str) -> str:
+    """SQLite: true when _sql_json_time formats the column's value exactly.
 
-    On SQLite: Django's form, "YYYY-MM-DD HH:MM:SS" with or without ".ffffff". Anything else
-    (a "T", an offset, fewer digits) has another length or no space at position 11.
+    That is Django's form, "YYYY-MM-DD HH:MM:SS" with or without ".ffffff"; anything else (a
+    "T", an offset, fewer digits) has another length or no space at position 11.
     """
-    if vendor == "postgresql":
-        return "TRUE"
     return f"(length({column}) IN (19, 26) AND substr({column}, 11, 1) = ' ')"
 
 
@@ -224,11 +222,11 @@ def _message_rows_sql(vendor: str, count: int) -> str:
     """SQL for the messages of `count` conversations, in (conversation, id) order, as JSON text.
 
     Each row is (conversation id, id, parent id, JSON string of public_id, the rest of the
-    message's JSON object after "parent_id", raw values), the database writing what
-    _message_dict and json.dumps would: the parent's public id is resolved in Python from the
-    conversation's own rows (a join costs a hash of the whole table on PostgreSQL). When a
-    SQLite time is not in the form Django writes, the rest is NULL and the raw values (a JSON
-    array of _RAW_FIELDS) are there for _message_json_raw; otherwise they are NULL.
+    message's JSON object after "parent_id"), the database writing what _message_dict and
+    json.dumps would: the parent's public id is resolved in Python from the conversation's
+    own rows (a join costs a hash of the whole table on PostgreSQL). The rest begins with a
+    comma; when a SQLite time is not in the form Django writes, it is instead the JSON array
+    of the row's _RAW_FIELDS, for _message_json_raw.
     """
     quote = connection.ops.quote_name
     table = quote(Message._meta.db_table)
@@ -255,11 +253,10 @@ def _message_rows_sql(vendor: str, count: int) -> str:
         f"CASE WHEN {column('feedback_rating')} = '' THEN 'null' "
         f"ELSE {' || '.join(feedback_parts)} END"
     )
-    parts = [
-        _sql_literal(', "role": '),
-        text("role"),
-        _sql_literal(', "content": '),
-        text("content"),
+    # The content is most of a row: the short parts on either side are joined first, so it
+    # is copied twice instead of once for every part after it.
+    before = [_sql_literal(', "role": '), text("role"), _sql_literal(', "content": ')]
+    after = [
         _sql_literal(', "status": '),
         text("status"),
         _sql_literal(', "status_reason": '),
@@ -278,23 +275,21 @@ def _message_rows_sql(vendor: str, count: int) -> str:
         feedback,
         "'}'",
     ]
-    times_ok = " AND ".join(
-        [
-            _sql_time_ok(column("created_at"), vendor),
-            _sql_time_ok(column("updated_at"), vendor),
-            f"({column('feedback_at')} IS NULL OR {_sql_time_ok(column('feedback_at'), vendor)})",
-        ]
-    )
-    rest = f"CASE WHEN {times_ok} THEN {' || '.join(parts)} END"
-    if vendor == "postgresql":
-        raw = "NULL"
-    else:
+    rest = f"({' || '.join(before)}) || {text('content')} || ({' || '.join(after)})"
+    if vendor != "postgresql":
+        times_ok = " AND ".join(
+            [
+                _sqlite_time_ok(column("created_at")),
+                _sqlite_time_ok(column("updated_at")),
+                f"({column('feedback_at')} IS NULL OR {_sqlite_time_ok(column('feedback_at'))})",
+            ]
+        )
         values = ", ".join(column(field) for field in _RAW_FIELDS)
-        raw = f"CASE WHEN NOT ({times_ok}) THEN json_array({values}) END"
+        rest = f"CASE WHEN {times_ok} THEN {rest} ELSE json_array({values}) END"
     placeholders = ", ".join(["%s"] * count)
     return (
         f"SELECT {column('conversation')}, m.{quote('id')}, {column('parent')}, "
-        f"{text('public_id')}, {rest}, {raw} FROM {table} m "
+        f"{text('public_id')}, {rest} FROM {table} m "
         f"WHERE {column('conversation')} IN ({placeholders}) "
         f"ORDER BY {column('conversation')}, m.{quote('id')}"
     )
@@ -367,13 +362,13 @@ def _documents_json(conversations: list[Conversation], rows: Iterator[tuple]) ->
         public_ids = {row[1]: row[3] for row in own}
         messages = [
             f'{{"id": {public_id}, "parent_id": {public_ids.get(parent_pk, "null")}{rest}'
-            if rest is not None
+            if rest[0] == ","
             else _message_json_raw(
                 json.loads(public_id),
                 json.loads(public_ids[parent_pk]) if parent_pk in public_ids else None,
-                raw,
+                rest,
             )
-            for _conversation_pk, _pk, parent_pk, public_id, rest, raw in own
+            for _conversation_pk, _pk, parent_pk, public_id, rest in own
         ]
         current = public_ids.get(conversation.current_message_id)
         yield _document_json(conversation, messages, json.loads(current) if current else None)
@@ -462,24 +457,29 @@ def user_export_zip(
             parts = ["["]
             size = 0
             documents = user_conversation_json(user=user, batch_size=batch_size)
-            for index, document in enumerate(documents):
-                if index:
-                    parts.append(",\n")
-                parts.append(document)
-                size += len(document)
-                if progress is not None:
-                    progress()
-                if size >= CHUNK_BYTES:
-                    piece = "".join(parts).encode()
-                    parts.clear()
-                    size = 0
-                    if writing is not None:
-                        writing.result()
-                    # The deflate thread is idle: what it wrote can be handed out.
-                    ready = sink.drain() if sink.size >= CHUNK_BYTES else b""
-                    writing = deflater.submit(member.write, piece)
-                    if ready:
-                        yield ready
+            try:
+                for index, document in enumerate(documents):
+                    if index:
+                        parts.append(",\n")
+                    parts.append(document)
+                    size += len(document)
+                    if progress is not None:
+                        progress()
+                    if size >= CHUNK_BYTES:
+                        piece = "".join(parts).encode()
+                        parts.clear()
+                        size = 0
+                        if writing is not None:
+                            writing.result()
+                        # The deflate thread is idle: what it wrote can be handed out.
+                        ready = sink.drain() if sink.size >= CHUNK_BYTES else b""
+                        writing = deflater.submit(member.write, piece)
+                        if ready:
+                            yield ready
+            finally:
+                # Broken off or failed: the member closes only once no piece is being written.
+                if writing is not None:
+                    wait([writing])
             if writing is not None:
                 writing.result()
             parts.append("]\n")
