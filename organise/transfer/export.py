@@ -228,6 +228,8 @@ def _message_rows_sql(vendor: str, count: int) -> str:
     comma; when a SQLite time is not in the form Django writes, it is instead the JSON array
     of the row's _RAW_FIELDS, for _message_json_raw.
     """
+    if vendor not in ("postgresql", "sqlite"):
+        raise NotImplementedError(f"The full export does not support {vendor}.")
     quote = connection.ops.quote_name
     table = quote(Message._meta.db_table)
 
