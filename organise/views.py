@@ -207,12 +207,19 @@ def conversation_export(request: HtmxHttpRequest, public_id: str, fmt: str) -> H
 
 
 async def _stream(chunks):
-    """Pull each chunk of a blocking generator in the sync thread (the database lives there)."""
-    while True:
-        chunk = await sync_to_async(next)(chunks, None)
-        if chunk is None:
-            return
-        yield chunk
+    """Pull each chunk of a blocking generator in the sync thread (the database lives there).
+
+    A download broken off closes the generator there too (its cursor, and the export's
+    fetch and deflate threads), not wherever it happens to be garbage-collected.
+    """
+    try:
+        while True:
+            chunk = await sync_to_async(next)(chunks, None)
+            if chunk is None:
+                return
+            yield chunk
+    finally:
+        await sync_to_async(chunks.close)()
 
 
 @require_GET

@@ -1,6 +1,7 @@
 """The full export walks conversations in keyset batches and writes what it always wrote."""
 
 import io
+import json
 import zipfile
 from datetime import timedelta
 
@@ -11,7 +12,7 @@ from django.utils import timezone
 
 from bench.export_baseline import legacy_user_conversation_documents, legacy_user_export_zip
 from conversations.models import Conversation, Message
-from organise.transfer.export import user_conversation_documents, user_export_zip
+from organise.transfer.export import user_conversation_json, user_export_zip
 from tests.factories import ConversationFactory, MessageFactory, ProjectFactory
 
 pytestmark = pytest.mark.django_db
@@ -61,8 +62,10 @@ def world(owner, outsider) -> list[Conversation]:
 @pytest.mark.parametrize("batch_size", [1, 2, 500])
 def test_documents_are_exactly_what_the_old_export_wrote(owner, outsider, batch_size):
     world(owner, outsider)
-    new = list(user_conversation_documents(user=owner, batch_size=batch_size))
-    assert new == list(legacy_user_conversation_documents(user=owner))
+    texts = list(user_conversation_json(user=owner, batch_size=batch_size))
+    old = legacy_user_conversation_documents(user=owner)
+    assert texts == [json.dumps(document, ensure_ascii=False) for document in old]
+    new = [json.loads(text) for text in texts]
     assert [len(d["messages"]) for d in new] == [0, 2, 4, 6, 0, 2 + 1, 4]
     rated = [m["feedback"] for d in new for m in d["messages"] if m["feedback"]]
     assert rated and {f["rating"] for f in rated} == {"up"}
@@ -86,7 +89,7 @@ def test_queries_per_batch_are_fixed(owner, outsider):
     counts = {}
     for batch_size in (2, 7):
         with CaptureQueriesContext(connection) as queries:
-            documents = list(user_conversation_documents(user=owner, batch_size=batch_size))
+            documents = list(user_conversation_json(user=owner, batch_size=batch_size))
         assert len(documents) == 7
         counts[batch_size] = len(queries)
     # Per batch: the conversations (with projects), their messages; then the empty batch.
