@@ -12,6 +12,7 @@ from datetime import datetime
 
 from django.db import connection
 
+from conversations.fulltext import fts5_query
 from conversations.models import Conversation
 
 # Private-use characters mark highlights inside the database's snippet; stripped from input.
@@ -175,38 +176,6 @@ def _search_postgres(user, text, filters, limit):
 
 def _angles(text: str | None) -> str | None:
     return text.translate(_ANGLES_FROM_DB) if text else text
-
-
-_FTS_TERM_RE = re.compile(r'(-?)"([^"]*)"|(\S+)')
-
-
-def fts5_query(text: str) -> str:
-    """Translate web-search syntax ("phrase", -word, OR) into a safe FTS5 query."""
-    groups: list[list[str]] = [[]]
-    negatives: list[str] = []
-    pending_or = False
-    for match in _FTS_TERM_RE.finditer(text):
-        negate, phrase, word = match.groups()
-        if word is not None:
-            if word == "OR":
-                pending_or = bool(groups[-1])
-                continue
-            negate = "-" if word.startswith("-") and len(word) > 1 else ""
-            phrase = word[1:] if negate else word
-        if not re.search(r"\w", phrase):
-            continue
-        term = '"' + phrase.replace('"', '""') + '"'
-        if negate:
-            negatives.append(term)
-        elif pending_or:
-            groups[-1].append(term)
-            pending_or = False
-        else:
-            groups.append([term])
-    positives = [" OR ".join(g) if len(g) == 1 else "(" + " OR ".join(g) + ")" for g in groups if g]
-    if not positives:
-        return ""
-    return " AND ".join(positives) + "".join(f" NOT {term}" for term in negatives)
 
 
 _SQLITE_SQL = """
