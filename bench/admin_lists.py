@@ -16,8 +16,9 @@ import os
 import sys
 from pathlib import Path
 
-# The tree whose code runs is the working directory's, whichever file this is.
-sys.path.insert(0, os.getcwd())
+# The tree whose code runs is the working directory's, whichever file this is; and not this
+# file's directory, whose http.py would shadow the standard library's.
+sys.path[0] = os.getcwd()
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
 os.environ.setdefault("ALLOWED_HOSTS", "testserver")
 if "DATABASE_URL" not in os.environ:
