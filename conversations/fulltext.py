@@ -89,7 +89,8 @@ def conversation_ids_matching(*, query: str, limit: int) -> list[int]:
         if not match:
             return []
         sql = _SQLITE_SQL
-        args = [match, limit, match, limit]
+        # Qualified: the message index may hold more columns than the text (an owner id).
+        args = [f"content : ({match})", limit, match, limit]
     elif vendor == "postgresql":
         if not re.search(r"\w", query):
             return []
