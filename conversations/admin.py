@@ -1,7 +1,8 @@
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import ActionLocation
-from django.contrib.admin.views.main import SEARCH_VAR
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.admin.views.main import SEARCH_VAR, ChangeList
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import connections
@@ -12,16 +13,17 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.functional import cached_property
 from django.utils.html import format_html
-from django.utils.text import smart_split, unescape_string_literal
+from django.utils.translation import gettext as _
 
-from conversations import moderation, services
+from conversations import fulltext, moderation, services
 from conversations.models import Conversation, Message, ModerationEvent
 from core.converters import is_public_id
 
 # Messages shown per page on a conversation's admin page.
 MESSAGE_PAGE_SIZE = 50
 EXCERPT_CHARS = 300
-# A search lists (and counts) at most this many conversations; refine it to see others.
+# A search lists (and counts) at most this many conversations, the newest matches of each
+# kind; refine it to see others.
 SEARCH_COUNT_CAP = 1000
 BOTH_LOCATIONS = [ActionLocation.CHANGE_LIST, ActionLocation.CHANGE_FORM]
 
@@ -151,7 +153,21 @@ class CappedCountPaginator(BoundedPaginator):
 
     @cached_property
     def count(self):
-        return self.object_list[:SEARCH_COUNT_CAP].count()
+        return self.object_list.order_by().values("pk")[:SEARCH_COUNT_CAP].count()
+
+
+class ConversationChangeList(ChangeList):
+    """Join the project and read the page's owners by one more query, never a join.
+
+    Joined to the user table (a few rows), SQLite's planner reads the users first and sorts
+    every conversation of theirs, the live-share EXISTS computed for each, to show one page
+    (0.1-0.45 s at 110,000 conversations). Alone, the conversations are read along
+    conv_updated_idx newest first, and the walk stops after the page.
+    """
+
+    def get_queryset(self, request, exclude_parameters=None):
+        queryset = super().get_queryset(request, exclude_parameters)
+        return queryset.select_related(None).select_related("project").prefetch_related("owner")
 
 
 class ConversationForm(forms.ModelForm):
@@ -175,7 +191,6 @@ class ConversationAdmin(admin.ModelAdmin):
         "is_shared",
         "updated_at",
     ]
-    list_select_related = ["owner", "project"]
     list_filter = [
         "status",
         OwnerFilter,
@@ -189,8 +204,8 @@ class ConversationAdmin(admin.ModelAdmin):
     # The search itself is get_search_results(); these make the search box appear.
     search_fields = ["title", "owner__username", "owner__email"]
     search_help_text = (
-        "Title, owner's username or email, message text, or an exact conv_ id "
-        f"(at most {SEARCH_COUNT_CAP:,} results)."
+        'Words or a "phrase" in titles and messages (word OR word, -word), an owner\'s '
+        f"username or email, or an exact conv_ id (at most {SEARCH_COUNT_CAP:,} results)."
     )
     ordering = ["-updated_at", "-id"]
     paginator = BoundedPaginator
@@ -230,28 +245,34 @@ class ConversationAdmin(admin.ModelAdmin):
         )
 
     def get_search_results(self, request, queryset, search_term):
-        """Match every term in the title, owner, an exact public id, or any message's text.
+        """Match an exact conv_ id, else the text's words or an owner's username or email.
 
-        A term shaped like a conv_ id is looked up by its unique index alone: OR-ed with the
-        substring matches it would scan every conversation and message.
+        A conv_ id is looked up by its unique index alone. Anything else is a web search (words,
+        "phrases", OR, -word) in the full-text index of titles and messages, and a substring
+        of owners' usernames and emails. Each part yields at most SEARCH_COUNT_CAP
+        conversations, the newest, read from an index: a common word costs what a rare one
+        does, and the list pages through those ids alone.
         """
-        if is_public_id(search_term.strip(), prefix="conv"):
-            return queryset.filter(public_id=search_term.strip()), False
-        for bit in smart_split(search_term):
-            if bit[0] in "\"'" and bit[-1] == bit[0]:
-                bit = unescape_string_literal(bit)
-            # Exists, not a join: one row per conversation however many messages match.
-            in_messages = Exists(
-                Message.objects.filter(conversation=OuterRef("pk"), content__icontains=bit)
-            )
-            queryset = queryset.filter(
-                Q(public_id=bit)
-                | Q(title__icontains=bit)
-                | Q(owner__username__icontains=bit)
-                | Q(owner__email__icontains=bit)
-                | in_messages
-            )
-        return queryset, False
+        term = " ".join(search_term.split())
+        if not term:
+            return queryset, False
+        if is_public_id(term, prefix="conv"):
+            return queryset.filter(public_id=term), False
+        ids = set(fulltext.conversation_ids_matching(query=term, limit=SEARCH_COUNT_CAP))
+        user_model = Conversation.owner.field.related_model
+        owners = list(
+            user_model.objects.filter(Q(username__icontains=term) | Q(email__icontains=term))
+            .order_by()
+            .values_list("pk", flat=True)[:SEARCH_COUNT_CAP]
+        )
+        if owners:
+            # Their newest conversations, from the sidebar index (owner, -updated_at, -id).
+            newest = Conversation.objects.filter(owner_id__in=owners).order_by("-updated_at", "-id")
+            ids.update(newest.values_list("pk", flat=True)[:SEARCH_COUNT_CAP])
+        return queryset.filter(pk__in=sorted(ids)), False
+
+    def get_changelist(self, request, **kwargs):
+        return ConversationChangeList
 
     def get_paginator(self, request, queryset, per_page, orphans=0, allow_empty_first_page=True):
         if request.GET.get(SEARCH_VAR):
@@ -266,6 +287,15 @@ class ConversationAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+    def action_checkbox(self, obj):
+        """Return the checkbox CheckboxInput renders, without its template: a fifth of a page."""
+        return format_html(
+            '<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">',
+            ACTION_CHECKBOX_NAME,
+            obj.pk,
+            format_html(_("Select this object for an action - {}"), str(obj)),
+        )
 
     @admin.display(description="owner", ordering="owner__username")
     def owner_link(self, obj):

@@ -63,6 +63,9 @@ class Conversation(models.Model):
         indexes = [
             models.Index(fields=["owner", "-updated_at", "-id"], name="conv_sidebar_idx"),
             models.Index(fields=["updated_at"], name="conv_updated_idx"),
+            # The admin's status filter: one page of locked or closed conversations, newest
+            # first, without reading the active ones (SQLite cannot use a partial index here).
+            models.Index(fields=["status", "-updated_at", "-id"], name="conv_status_idx"),
             # The sidebar's pinned list and the archived page: a few rows among a user's
             # 100,000, which the owner index would walk all of to find.
             models.Index(

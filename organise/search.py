@@ -12,6 +12,7 @@ from datetime import datetime
 
 from django.db import connection
 
+from conversations.fulltext import PAIRS_SQL, fts5_query, required_phrases
 from conversations.models import Conversation
 
 # Private-use characters mark highlights inside the database's snippet; stripped from input.
@@ -138,24 +139,6 @@ ORDER BY r.rank DESC, r.conversation_id DESC
 _MARKERS = f'StartSel="{START}", StopSel="{STOP}"'
 
 
-# Only the adjacent pairs of the phrases a match must hold (migration 0007). With no pair
-# (a one-word phrase, or stop words only) the condition folds away when the query is
-# planned: the function is immutable and its argument a constant.
-_PAIRS_SQL = (
-    "AND (cardinality(conversations_phrase_pairs(%s)) = 0 "
-    "OR conversations_search_pairs(m.search_vector) @> conversations_phrase_pairs(%s))"
-)
-_PHRASE_RE = re.compile(r'(-?)"([^"]*)"')
-_OR_RE = re.compile(r"(?<!\S)or(?!\S)", re.IGNORECASE)
-
-
-def required_phrases(text: str) -> list[str]:
-    """Return the quoted phrases every match must hold (none when the query has an OR)."""
-    if _OR_RE.search(_PHRASE_RE.sub(" ", text)):  # an "or" inside quotes is a word
-        return []
-    return [phrase for negate, phrase in _PHRASE_RE.findall(text) if not negate and phrase]
-
-
 def _search_postgres(user, text, filters, limit):
     conditions, params = filters
     # The conversation is joined only when a filter needs its columns.
@@ -167,7 +150,7 @@ def _search_postgres(user, text, filters, limit):
     # A phrase's candidates: the user's rows holding its word pairs, not every row holding
     # its words (57,000 against 1,345 for "search index" at a million messages).
     phrases = required_phrases(text)
-    pairs = _PAIRS_SQL if phrases else ""
+    pairs = PAIRS_SQL if phrases else ""
     sql = _POSTGRES_SQL.format(filters=conditions, join=join, order=order, pairs=pairs)
     args = [
         text,
@@ -198,38 +181,6 @@ def _search_postgres(user, text, filters, limit):
 
 def _angles(text: str | None) -> str | None:
     return text.translate(_ANGLES_FROM_DB) if text else text
-
-
-_FTS_TERM_RE = re.compile(r'(-?)"([^"]*)"|(\S+)')
-
-
-def fts5_query(text: str) -> str:
-    """Translate web-search syntax ("phrase", -word, OR) into a safe FTS5 query."""
-    groups: list[list[str]] = [[]]
-    negatives: list[str] = []
-    pending_or = False
-    for match in _FTS_TERM_RE.finditer(text):
-        negate, phrase, word = match.groups()
-        if word is not None:
-            if word == "OR":
-                pending_or = bool(groups[-1])
-                continue
-            negate = "-" if word.startswith("-") and len(word) > 1 else ""
-            phrase = word[1:] if negate else word
-        if not re.search(r"\w", phrase):
-            continue
-        term = '"' + phrase.replace('"', '""') + '"'
-        if negate:
-            negatives.append(term)
-        elif pending_or:
-            groups[-1].append(term)
-            pending_or = False
-        else:
-            groups.append([term])
-    positives = [" OR ".join(g) if len(g) == 1 else "(" + " OR ".join(g) + ")" for g in groups if g]
-    if not positives:
-        return ""
-    return " AND ".join(positives) + "".join(f" NOT {term}" for term in negatives)
 
 
 # The message index holds each row's owner beside its text (migration 0006). Candidates:

@@ -1,6 +1,7 @@
 import re
 
 import pytest
+from django.contrib import admin
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -71,12 +72,17 @@ def test_conversation_list_query_count_does_not_grow_with_rows(
     staff_client, owner, django_assert_num_queries
 ):
     def list_page():
-        # Expect 4 queries: session, staff user, count, one page of conversations with
-        # owner and project joined and the "shared" Exists; on PostgreSQL one more, the
-        # planner's row estimate, read first so a table of millions is never counted in full.
-        with django_assert_num_queries(5 if connection.vendor == "postgresql" else 4):
+        # Expect 5 queries: session, staff user, count, one page of conversations with the
+        # project joined and the "shared" Exists, the page's owners; on PostgreSQL one more,
+        # the planner's row estimate, read first so a table of millions is never counted in
+        # full.
+        with django_assert_num_queries(6 if connection.vendor == "postgresql" else 5) as captured:
             response = staff_client.get(CHANGELIST)
         assert response.status_code == 200
+        # Owners joined, SQLite's planner would read the few users first and sort all their
+        # conversations to find one page.
+        page = captured.captured_queries[-2]["sql"]
+        assert "conversations_conversation" in page and "auth_user" not in page
         return response
 
     project = ProjectFactory(owner=owner)
@@ -128,6 +134,72 @@ def test_search_matches_title_owner_and_email(staff_client, world, query, expect
     response = staff_client.get(CHANGELIST, {"q": query})
 
     assert listed_ids(response) == {world[name].public_id for name in expected}
+
+
+def test_a_word_search_reads_the_full_text_index_never_every_message(
+    staff_client, owner, outsider, django_assert_num_queries
+):
+    basil = make_conversation(owner=outsider, title="Herbs", messages=0)
+    MessageFactory(conversation=basil, content="Water the basil plants daily.")
+    MessageFactory(conversation=basil, content="More basil in the sauce.")
+    sage = make_conversation(owner=owner, title="Basil and sage", messages=0)
+    make_conversation(owner=owner, title="Something else")
+
+    # Expect 7 queries: session, staff user, conversation ids from the full-text index (the
+    # newest matching messages and titles), owners whose username or email holds the term
+    # (none here), count (of those ids, at most SEARCH_COUNT_CAP), one page of them, the
+    # page's owners.
+    with django_assert_num_queries(7) as captured:
+        response = staff_client.get(CHANGELIST, {"q": "basil"})
+
+    assert listed_ids(response) == {basil.public_id, sage.public_id}
+    assert response.context["cl"].result_count == 2
+    sqls = [query["sql"] for query in captured.captured_queries]
+    # The words are looked up in the index (FTS5 or tsvector), never LIKE over messages.
+    assert "conversations_message_fts" in sqls[2] or "search_vector" in sqls[2]
+    assert not any("LIKE" in sql and "conversations_message" in sql for sql in sqls)
+    # The count reads ids alone: no order, no per-row share lookup.
+    assert "ORDER BY" not in sqls[4] and "sharing_sharelink" not in sqls[4]
+
+
+def test_a_search_for_an_owner_lists_their_newest_conversations(
+    staff_client, owner, outsider, monkeypatch, django_assert_num_queries
+):
+    monkeypatch.setattr("conversations.admin.SEARCH_COUNT_CAP", 2)
+    old, newer, newest = (
+        make_conversation(owner=outsider, title=f"Talk {age}", age_days=age) for age in (3, 2, 1)
+    )
+    make_conversation(owner=owner, title="Not theirs")
+
+    # Expect 8 queries: session, staff user, conversation ids from the full-text index,
+    # owners whose username or email holds the term, their newest conversations (the
+    # sidebar index), count, one page, the page's owners.
+    with django_assert_num_queries(8):
+        response = staff_client.get(CHANGELIST, {"q": "mallory"})
+
+    assert listed_ids(response) == {newer.public_id, newest.public_id}
+
+
+def test_a_phrase_matches_its_words_side_by_side(staff_client, owner):
+    together = make_conversation(owner=owner, title="One", messages=0)
+    MessageFactory(conversation=together, content="the secret ingredient is basil")
+    apart = make_conversation(owner=owner, title="Two", messages=0)
+    MessageFactory(conversation=apart, content="an ingredient kept secret")
+
+    phrase = staff_client.get(CHANGELIST, {"q": '"secret ingredient"'})
+    words = staff_client.get(CHANGELIST, {"q": "secret ingredient"})
+
+    assert listed_ids(phrase) == {together.public_id}
+    assert listed_ids(words) == {together.public_id, apart.public_id}
+
+
+def test_a_search_of_nothing_searchable_lists_nothing(staff_client, owner):
+    make_conversation(owner=owner, title="Anything")
+
+    response = staff_client.get(CHANGELIST, {"q": '"" -'})
+
+    assert response.status_code == 200
+    assert listed_ids(response) == set()
 
 
 def test_search_by_exact_public_id(staff_client, world):
@@ -619,3 +691,13 @@ def test_conversation_search_by_id_reads_only_that_id(staff_client, owner):
         response = staff_client.get(CHANGELIST, {"q": conversation.public_id})
     assert listed_ids(response) >= {conversation.public_id}
     assert all(" LIKE " not in q["sql"] for q in captured.captured_queries)
+
+
+def test_the_row_checkbox_is_the_one_checkboxinput_renders(owner):
+    conversation = make_conversation(owner=owner, title='<b>"Tom" & Jerry\'s</b>')
+    model_admin = ConversationAdmin(Conversation, admin.site)
+
+    mine = model_admin.action_checkbox(conversation)
+    djangos = admin.ModelAdmin.action_checkbox(model_admin, conversation)
+
+    assert str(mine) == str(djangos)

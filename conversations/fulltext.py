@@ -1,0 +1,124 @@
+"""The full-text index of titles and messages (migrations 0002 and 0005), queried for any owner.
+
+organise.search ranks one user's matches; the admin finds every owner's conversations by a
+word in their messages. Both read the same index: FTS5 tables on SQLite, the stored
+``search_vector`` columns on PostgreSQL, with the same query syntax (web search: words,
+"phrases", OR, -word).
+"""
+
+import re
+
+from django.db import connection
+
+_FTS_TERM_RE = re.compile(r'(-?)"([^"]*)"|(\S+)')
+
+
+def fts5_query(text: str) -> str:
+    """Translate web-search syntax ("phrase", -word, OR) into a safe FTS5 query."""
+    groups: list[list[str]] = [[]]
+    negatives: list[str] = []
+    pending_or = False
+    for match in _FTS_TERM_RE.finditer(text):
+        negate, phrase, word = match.groups()
+        if word is not None:
+            if word == "OR":
+                pending_or = bool(groups[-1])
+                continue
+            negate = "-" if word.startswith("-") and len(word) > 1 else ""
+            phrase = word[1:] if negate else word
+        if not re.search(r"\w", phrase):
+            continue
+        term = '"' + phrase.replace('"', '""') + '"'
+        if negate:
+            negatives.append(term)
+        elif pending_or:
+            groups[-1].append(term)
+            pending_or = False
+        else:
+            groups.append([term])
+    positives = [" OR ".join(g) if len(g) == 1 else "(" + " OR ".join(g) + ")" for g in groups if g]
+    if not positives:
+        return ""
+    return " AND ".join(positives) + "".join(f" NOT {term}" for term in negatives)
+
+
+# PostgreSQL: only the rows holding the adjacent pairs of the phrases a match must hold
+# (migration 0007: `msg_owner_pairs_idx`). With no pair (a one-word phrase, or stop words
+# only) the condition folds away when the query is planned: the function is immutable and
+# its argument a constant. `m` is the message table's alias.
+PAIRS_SQL = (
+    "AND (cardinality(conversations_phrase_pairs(%s)) = 0 "
+    "OR conversations_search_pairs(m.search_vector) @> conversations_phrase_pairs(%s))"
+)
+_PHRASE_RE = re.compile(r'(-?)"([^"]*)"')
+_OR_RE = re.compile(r"(?<!\S)or(?!\S)", re.IGNORECASE)
+
+
+def required_phrases(text: str) -> list[str]:
+    """Return the quoted phrases every match must hold (none when the query has an OR)."""
+    if _OR_RE.search(_PHRASE_RE.sub(" ", text)):  # an "or" inside quotes is a word
+        return []
+    return [phrase for negate, phrase in _PHRASE_RE.findall(text) if not negate and phrase]
+
+
+# Each part reads one index newest first and stops at its LIMIT: the newest matching
+# messages stand for their conversations, so a word found in 200,000 messages costs what one
+# found in `limit` does; the titles' hits are the other part.
+_SQLITE_SQL = """
+SELECT DISTINCT m.conversation_id
+FROM (
+    SELECT rowid AS id FROM conversations_message_fts
+    WHERE conversations_message_fts MATCH %s ORDER BY rowid DESC LIMIT %s
+) hits
+JOIN conversations_message m ON m.id = hits.id
+UNION
+SELECT id FROM (
+    SELECT rowid AS id FROM conversations_conversation_fts
+    WHERE conversations_conversation_fts MATCH %s ORDER BY rowid DESC LIMIT %s
+)
+"""
+
+# {order} is "id + 0" for a phrase, which no btree provides: the planner then takes the GIN
+# index and rechecks positions only in rows holding every word (see organise.search).
+_POSTGRES_SQL = """
+SELECT conversation_id FROM (
+    SELECT m.conversation_id FROM conversations_message m
+    WHERE m.search_vector @@ websearch_to_tsquery('english', %s) {pairs}
+    ORDER BY {order} DESC LIMIT %s
+) messages
+UNION
+SELECT id FROM (
+    SELECT id FROM conversations_conversation
+    WHERE search_vector @@ websearch_to_tsquery('english', %s)
+    ORDER BY {order} DESC LIMIT %s
+) titles
+"""
+
+
+def conversation_ids_matching(*, query: str, limit: int) -> list[int]:
+    """Return the ids of conversations of any owner matching `query` (one query).
+
+    The conversations of the newest `limit` matching messages and of the newest `limit`
+    matching titles: at most 2 * `limit` ids, in no order. A query of nothing searchable
+    matches nothing.
+    """
+    vendor = connection.vendor
+    if vendor == "sqlite":
+        match = fts5_query(query)
+        if not match:
+            return []
+        sql = _SQLITE_SQL
+        # Qualified: the message index may hold more columns than the text (an owner id).
+        args = [f"content : ({match})", limit, match, limit]
+    elif vendor == "postgresql":
+        if not re.search(r"\w", query):
+            return []
+        phrases = required_phrases(query)
+        pairs = PAIRS_SQL if phrases else ""
+        sql = _POSTGRES_SQL.format(order="id + 0" if '"' in query else "id", pairs=pairs)
+        args = [query, *([phrases, phrases] if phrases else []), limit, query, limit]
+    else:
+        raise NotImplementedError(f"Full-text search does not support {vendor}.")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, args)
+        return [row[0] for row in cursor.fetchall()]
