@@ -7,6 +7,7 @@ word in their messages. Both read the same index: FTS5 tables on SQLite, the sto
 """
 
 import re
+from dataclasses import dataclass
 
 from django.db import connection
 
@@ -42,14 +43,6 @@ def fts5_query(text: str) -> str:
     return " AND ".join(positives) + "".join(f" NOT {term}" for term in negatives)
 
 
-# PostgreSQL: only the rows holding the adjacent pairs of the phrases a match must hold
-# (migration 0007: `msg_owner_pairs_idx`). With no pair (a one-word phrase, or stop words
-# only) the condition folds away when the query is planned: the function is immutable and
-# its argument a constant. `m` is the message table's alias.
-PAIRS_SQL = (
-    "AND (cardinality(conversations_phrase_pairs(%s)) = 0 "
-    "OR conversations_search_pairs(m.search_vector) @> conversations_phrase_pairs(%s))"
-)
 _PHRASE_RE = re.compile(r'(-?)"([^"]*)"')
 _OR_RE = re.compile(r"(?<!\S)or(?!\S)", re.IGNORECASE)
 
@@ -59,6 +52,43 @@ def required_phrases(text: str) -> list[str]:
     if _OR_RE.search(_PHRASE_RE.sub(" ", text)):  # an "or" inside quotes is a word
         return []
     return [phrase for negate, phrase in _PHRASE_RE.findall(text) if not negate and phrase]
+
+
+@dataclass(frozen=True)
+class PairHits:
+    """The PostgreSQL pieces that narrow a phrase query to rows holding its word pairs.
+
+    `cte` names `pair_hits` (put it in the query's WITH list), `condition` keeps the
+    message alias `m` to those rows, `args` are the cte's parameters. Materialized, so the
+    planner does not fold the pair test into the word index's recheck, which would compute
+    every row's pairs again (migration 0007: `msg_owner_pairs_idx`).
+    """
+
+    cte: str = ""
+    condition: str = ""
+    args: tuple = ()
+
+
+def pair_hits(text: str, *, owner_id: int | None = None) -> PairHits:
+    """Return what narrows `text`'s phrases to their pairs' rows (empty without a pair).
+
+    Whether the phrases keep two words once stop words go is asked of the database, which
+    stems them (one small query, phrases only): an empty set of pairs would match every row.
+    """
+    phrases = required_phrases(text)
+    if not phrases:
+        return PairHits()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT cardinality(conversations_phrase_pairs(%s)) > 0", [phrases])
+        if not cursor.fetchone()[0]:
+            return PairHits()
+    owner = "AND search_owner_id = %s" if owner_id is not None else ""
+    cte = (
+        "pair_hits AS MATERIALIZED (SELECT id FROM conversations_message WHERE "
+        f"conversations_search_pairs(search_vector) @> conversations_phrase_pairs(%s) {owner})"
+    )
+    args = (phrases, owner_id) if owner_id is not None else (phrases,)
+    return PairHits(cte, "AND m.id IN (SELECT id FROM pair_hits)", args)
 
 
 # Each part reads one index newest first and stops at its LIMIT: the newest matching
@@ -81,6 +111,7 @@ SELECT id FROM (
 # {order} is "id + 0" for a phrase, which no btree provides: the planner then takes the GIN
 # index and rechecks positions only in rows holding every word (see organise.search).
 _POSTGRES_SQL = """
+{with_pairs}
 SELECT conversation_id FROM (
     SELECT m.conversation_id FROM conversations_message m
     WHERE m.search_vector @@ websearch_to_tsquery('english', %s) {pairs}
@@ -96,7 +127,7 @@ SELECT id FROM (
 
 
 def conversation_ids_matching(*, query: str, limit: int) -> list[int]:
-    """Return the ids of conversations of any owner matching `query` (one query).
+    """Return the ids of conversations of any owner matching `query` (one query; two for a phrase).
 
     The conversations of the newest `limit` matching messages and of the newest `limit`
     matching titles: at most 2 * `limit` ids, in no order. A query of nothing searchable
@@ -113,10 +144,13 @@ def conversation_ids_matching(*, query: str, limit: int) -> list[int]:
     elif vendor == "postgresql":
         if not re.search(r"\w", query):
             return []
-        phrases = required_phrases(query)
-        pairs = PAIRS_SQL if phrases else ""
-        sql = _POSTGRES_SQL.format(order="id + 0" if '"' in query else "id", pairs=pairs)
-        args = [query, *([phrases, phrases] if phrases else []), limit, query, limit]
+        pairs = pair_hits(query)
+        sql = _POSTGRES_SQL.format(
+            order="id + 0" if '"' in query else "id",
+            with_pairs=f"WITH {pairs.cte}" if pairs.cte else "",
+            pairs=pairs.condition,
+        )
+        args = [*pairs.args, query, limit, query, limit]
     else:
         raise NotImplementedError(f"Full-text search does not support {vendor}.")
     with connection.cursor() as cursor:

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from django.db import connection
 
-from conversations.fulltext import fts5_query, required_phrases
+from conversations.fulltext import fts5_query, pair_hits
 from conversations.models import Conversation
 
 # Private-use characters mark highlights inside the database's snippet; stripped from input.
@@ -140,24 +140,6 @@ ORDER BY r.rank DESC, r.conversation_id DESC
 _MARKERS = f'StartSel="{START}", StopSel="{STOP}"'
 
 
-_PAIR_HITS_SQL = """pair_hits AS MATERIALIZED (
-    SELECT id FROM conversations_message WHERE search_owner_id = %s
-        AND conversations_search_pairs(search_vector) @> conversations_phrase_pairs(%s)
-),"""
-_IN_PAIR_HITS = "AND m.id IN (SELECT id FROM pair_hits)"
-
-
-def _has_pairs(phrases: list[str]) -> bool:
-    """Return whether the phrases hold two words or more (stop words do not count).
-
-    Asked of the database, which stems and drops stop words (one small query, phrases only):
-    an empty set of pairs would match every row of the pair index.
-    """
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT cardinality(conversations_phrase_pairs(%s)) > 0", [phrases])
-        return cursor.fetchone()[0]
-
-
 def _search_postgres(user, text, filters, limit):
     conditions, params = filters
     # The conversation is joined only when a filter needs its columns.
@@ -167,20 +149,18 @@ def _search_postgres(user, text, filters, limit):
     # (5 s). The GIN index returns the rows holding every word; only those are rechecked.
     order = "m.id + 0" if '"' in text else "m.id"
     # A phrase's candidates: the user's rows holding its word pairs (the pair index), not
-    # every row holding its words (2,753 against 61,989 for "search index" at a million
-    # messages). Materialized, so the planner does not fold the pair test into the word
-    # index's recheck, which would compute every row's pairs again.
-    phrases = required_phrases(text)
-    pair_args = []
-    pair_hits = pairs = ""
-    if phrases and _has_pairs(phrases):
-        pair_hits, pairs, pair_args = _PAIR_HITS_SQL, _IN_PAIR_HITS, [user.pk, phrases]
+    # every row holding its words (2,753 against 61,989 for "search index" at a million).
+    pairs = pair_hits(text, owner_id=user.pk)
     sql = _POSTGRES_SQL.format(
-        filters=conditions, join=join, order=order, pair_hits=pair_hits, pairs=pairs
+        filters=conditions,
+        join=join,
+        order=order,
+        pair_hits=f"{pairs.cte}," if pairs.cte else "",
+        pairs=pairs.condition,
     )
     args = [
         text,
-        *pair_args,
+        *pairs.args,
         text,
         user.pk,
         *params,

@@ -4,6 +4,7 @@ import pytest
 from django.db import connection, transaction
 from django.utils import timezone
 
+from conversations.fulltext import PairHits
 from conversations.models import Message
 from organise.search import START, Segment, conversation_search, fts5_query, segments
 from tests.factories import ConversationFactory, MessageFactory, ProjectFactory
@@ -260,7 +261,7 @@ def test_phrase_pairs_narrow_candidates_without_changing_results(owner, monkeypa
 
     _phrase_world(owner)
     with_pairs = {r.conversation.pk for r in _search(owner, query)}
-    monkeypatch.setattr(search, "required_phrases", lambda text: [])
+    monkeypatch.setattr(search, "pair_hits", lambda text, **owner: PairHits())
     assert {r.conversation.pk for r in _search(owner, query)} == with_pairs
     with connection.cursor() as cursor:
         cursor.execute(
@@ -291,7 +292,7 @@ def test_a_phrase_takes_the_pair_index(owner):
 
 
 def test_required_phrases_are_the_positive_ones_of_an_and_query():
-    from organise.search import required_phrases
+    from conversations.fulltext import required_phrases
 
     assert required_phrases('"a b" c -"d e" "f"') == ["a b", "f"]
     assert required_phrases('"a b" or c') == []
