@@ -13,6 +13,7 @@ from django.utils import timezone, translation
 from django.utils.http import RFC3986_SUBDELIMS
 from django.utils.safestring import SafeString, mark_safe
 
+from conversations.models import Message
 from conversations.rendering import RENDER_VERSION, render_markdown
 from conversations.selectors import message_continuable
 from core.text import plain_text
@@ -151,12 +152,12 @@ def message_articles(context, entries) -> SafeString:
     """
     template = get_template(MESSAGE_TEMPLATE).template
     conversation = context.get("conversation")
-    shared = {
-        "conversation": conversation,
+    flags = {
         "read_only": context.get("read_only", False),
         "hide_model_names": context.get("hide_model_names", False),
         "user_label": context.get("user_label", ""),
     }
+    shared = {"conversation": conversation, **flags}
     fixed = (
         template,
         context.autoescape,
@@ -166,17 +167,14 @@ def message_articles(context, entries) -> SafeString:
         get_urlconf(),
         tuple(settings.CHAT_MODELS),
         getattr(conversation, "public_id", None),
-        shared["read_only"],
-        shared["hide_model_names"],
-        shared["user_label"],
+        *flags.values(),
     )
-    known = bool(getattr(conversation, "pk", None))  # else "Continue" never shows
     token = None
     out = []
     for message, position, count in entries:
         local = shared | {"message": message, "position": position, "count": count}
         size = len(message.content) + len(message.content_html)
-        if message.status == "in_progress" or size > ARTICLE_CACHE_MAX_CHARS:
+        if message.status == Message.Status.IN_PROGRESS or size > ARTICLE_CACHE_MAX_CHARS:
             local["csrf_token"] = context.get("csrf_token", "")
             out.append(template.render(Context(local, autoescape=context.autoescape)))
             continue
@@ -185,7 +183,7 @@ def message_articles(context, entries) -> SafeString:
             *fixed,
             position,
             count,
-            known and message_continuable(message=message, conversation=conversation),
+            continuable(message, conversation),
             message.public_id,
             message.role,
             message.status,
