@@ -21,39 +21,22 @@ import os
 import re
 import resource
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(BASE_DIR))
+
+from bench.servers import free_port, server_env, wait_for  # noqa: E402
+
 BIN = Path(sys.executable).parent
 PATH = "/bench/bare.json"
 REQUESTS = re.compile(r"Requests/sec:\s+([\d.]+)")
 LATENCY = re.compile(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", re.M)
 UNIT = {"us": 0.001, "ms": 1.0, "s": 1000.0}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for(port: int, process: subprocess.Popen, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"a server exited at start (code {process.returncode})")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit(f"nothing listens on {port}")
 
 
 def cpu_seconds(pid: int) -> float:
@@ -176,17 +159,12 @@ def main() -> None:
         raise SystemExit("wrk is missing: apt-get install wrk")
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-http-"))
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("REDIS", "ENGINE"))}
-    env |= {
-        "DJANGO_SETTINGS_MODULE": "bench.settings",
-        "PYTHONPATH": str(BASE_DIR),
-        "DEBUG": "False",
-        "SECRET_KEY": "bench-" + "x" * 50,
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "SECURE_SSL_REDIRECT": "False",
-        "REDIS_PREFIX": f"bench-http-{os.getpid()}",
-        "LOG_LEVEL": "WARNING",
-    }
+    env = server_env(
+        drop=("REDIS", "ENGINE"),
+        DJANGO_SETTINGS_MODULE="bench.settings",
+        REDIS_PREFIX=f"bench-http-{os.getpid()}",
+        LOG_LEVEL="WARNING",
+    )
     if not env.get("DATABASE_URL"):
         env["SQLITE_PATH"] = str(workdir / "db.sqlite3")
     subprocess.run([sys.executable, str(BASE_DIR / "manage.py"), "migrate", "-v0"], env=env,

@@ -26,7 +26,6 @@ import contextlib
 import multiprocessing
 import os
 import re
-import socket
 import statistics
 import subprocess
 import sys
@@ -38,15 +37,11 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 
+from bench.servers import free_port, server_env, wait_for  # noqa: E402
+
 TOKEN = re.compile(r"\bt(\d+)\b")
 FINAL = re.compile(r'data-status="(completed|stopped|incomplete|failed)"')
 WRITES = re.compile(r"ended (\w+): \d+ chars, (\d+) database writes")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def rss_kib(pid: int) -> int:
@@ -103,22 +98,17 @@ class Bench:
         self.fake.tokens = [f" t{i}" for i in range(self.args.tokens)]
         self.fake.token_delay = self.args.token_delay
         self.fake.token_times = {}
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("REDIS", "OPENAI"))}
-        env |= {
-            "DJANGO_SETTINGS_MODULE": "chatbot.settings",
-            "PYTHONPATH": str(BASE_DIR),
-            "DEBUG": "False",
-            "SECRET_KEY": "bench-" + "x" * 50,
-            "ALLOWED_HOSTS": "127.0.0.1",
-            "SECURE_SSL_REDIRECT": "False",
-            "SESSION_COOKIE_SECURE": "False",
-            "CSRF_COOKIE_SECURE": "False",
-            "OPENAI_API_KEY": "sk-bench",
-            "OPENAI_BASE_URL": self.fake.base_url,
-            "CHAT_MODELS": "bench-model",
-            "TITLE_MODEL": "bench-model",
-            "LOG_LEVEL": "INFO",
-        }
+        env = server_env(
+            drop=("REDIS", "OPENAI"),
+            DJANGO_SETTINGS_MODULE="chatbot.settings",
+            SESSION_COOKIE_SECURE="False",
+            CSRF_COOKIE_SECURE="False",
+            OPENAI_API_KEY="sk-bench",
+            OPENAI_BASE_URL=self.fake.base_url,
+            CHAT_MODELS="bench-model",
+            TITLE_MODEL="bench-model",
+            LOG_LEVEL="INFO",
+        )
         if self.args.redis:
             env["REDIS_URL"] = self.args.redis
             env["REDIS_PREFIX"] = f"bench-{os.getpid()}"
@@ -182,16 +172,8 @@ class Bench:
                 stderr=subprocess.STDOUT,
             )
             self.servers.append((port, server, log_path))
-        for port, _, log_path in self.servers:
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
-                try:
-                    with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                        break
-                except OSError:
-                    time.sleep(0.2)
-            else:
-                raise SystemExit(f"daphne did not start; see {log_path}")
+        for port, server, log_path in self.servers:
+            wait_for(port, server, log=f"(see {log_path})")
         import requests
 
         http = requests.Session()
