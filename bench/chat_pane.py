@@ -48,14 +48,15 @@ def main() -> None:
             for _ in range(5):
                 assert client.get(url, **headers).status_code == 200
         for round_ in range(1, args.rounds + 1):
-            medians = {}
-            for count, url in sorted(urls.items(), reverse=True):
-                samples = []
-                for _ in range(args.requests):
+            # The threads take turns, request by request: a burst of other work on the
+            # machine lands on all of them alike instead of on whichever was being timed.
+            samples = {count: [] for count in urls}
+            for _ in range(args.requests):
+                for count, url in sorted(urls.items(), reverse=True):
                     started = time.process_time()
                     client.get(url, **headers)
-                    samples.append((time.process_time() - started) * 1000)
-                medians[count] = statistics.median(samples)
+                    samples[count].append((time.process_time() - started) * 1000)
+            medians = {count: statistics.median(times) for count, times in samples.items()}
             shown = ", ".join(f"{count:,}: {ms:.2f} ms" for count, ms in medians.items())
             ratio = medians[max(medians)] / medians[min(medians)]
             print(f"chat {name}, round {round_}: {shown}; {ratio:.2f}x")

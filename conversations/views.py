@@ -296,7 +296,7 @@ def archived(request: HtmxHttpRequest) -> HttpResponse:
 def _entries(conversation: Conversation, messages: list[Message]) -> list[tuple]:
     """Pair each message with its (position, count) among siblings (one query)."""
     positions = selectors.message_sibling_positions(conversation=conversation, messages=messages)
-    return [(m, *positions.get(m.pk, (1, 1))) for m in messages]
+    return [(m, *positions.get(m.id, (1, 1))) for m in messages]
 
 
 def _chat_context(

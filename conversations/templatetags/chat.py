@@ -134,7 +134,10 @@ class _Article:
 def _article_parts(article: _Article) -> tuple[str, ...]:
     """Render an article with the token slot and return it split around the slot."""
     template, autoescape = article.values[:2]
-    html = template.render(Context(article.context, autoescape=autoescape))
+    shared, message, position, count = article.context
+    local = shared | {"message": message, "position": position, "count": count}
+    local["csrf_token"] = _TOKEN_SLOT
+    html = template.render(Context(local, autoescape=autoescape))
     article.context = None
     return tuple(html.split(_TOKEN_SLOT))
 
@@ -172,13 +175,12 @@ def message_articles(context, entries) -> SafeString:
     token = None
     out = []
     for message, position, count in entries:
-        local = shared | {"message": message, "position": position, "count": count}
         size = len(message.content) + len(message.content_html)
         if message.status == Message.Status.IN_PROGRESS or size > ARTICLE_CACHE_MAX_CHARS:
+            local = shared | {"message": message, "position": position, "count": count}
             local["csrf_token"] = context.get("csrf_token", "")
             out.append(template.render(Context(local, autoescape=context.autoescape)))
             continue
-        local["csrf_token"] = _TOKEN_SLOT
         values = (
             *fixed,
             position,
@@ -198,7 +200,8 @@ def message_articles(context, entries) -> SafeString:
             message.feedback_rating,
             message.feedback_comment,
         )
-        parts = _article_parts(_Article(values, local))
+        # The context is built only on a miss (see _article_parts).
+        parts = _article_parts(_Article(values, (shared, message, position, count)))
         if len(parts) == 1:
             out.append(parts[0])
             continue

@@ -173,3 +173,33 @@ def test_every_conversation_delete_path_handles_threads_deeper_than_sqlite_casca
 
     assert not Conversation.objects.exists()
     assert not Message.objects.exists()
+
+
+def test_a_loaded_message_is_what_model_init_builds(owner, django_assert_num_queries):
+    # Message.from_db skips Model.__init__: the row must come out with the same attribute
+    # values and state as Django's own loading, behave as loaded (an UPDATE on save), and
+    # still defer a column that was not read.
+    conversation = ConversationFactory(owner=owner)
+    made = MessageFactory(conversation=conversation, content="hi", model="demo")
+    loaded = Message.objects.get(pk=made.pk)
+    fields = Message._meta.concrete_fields
+    row = Message.objects.filter(pk=made.pk).values_list(*(f.attname for f in fields)).get()
+    standard = Message(*row)
+    assert {f.attname: getattr(loaded, f.attname) for f in fields} == {
+        f.attname: getattr(standard, f.attname) for f in fields
+    }
+    assert loaded._state.adding is False and loaded._state.db == "default"
+    assert loaded.conversation_id == conversation.pk
+    with django_assert_num_queries(1):  # the conversation, through the foreign key
+        assert loaded.conversation == conversation
+    loaded.content = "changed"
+    with django_assert_num_queries(1):  # an UPDATE, not an INSERT
+        loaded.save(update_fields=["content"])
+    assert Message.objects.count() == 1
+
+    partial = Message.objects.only("id", "role").get(pk=made.pk)
+    assert partial.get_deferred_fields() >= {"content", "created_at"}
+    with django_assert_num_queries(1):  # the deferred column, read when first used
+        assert partial.content == "changed"
+    with django_assert_num_queries(0):
+        assert partial.role == made.role

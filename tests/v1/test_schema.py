@@ -222,6 +222,13 @@ def test_stateful_v1_workflows_follow_the_links_without_a_server_error(v1_world)
             stateful_step_count=8,
             deadline=None,
             suppress_health_check=list(HealthCheck),
+            # The same walk on every run. What the machine draws depends on earlier answers
+            # (the ids their links carry), and a random seed now and then (1 in 12 seeds
+            # here) gave hypothesis a step that drew another type when replayed:
+            # FlakyStrategyDefinition, a failure of the tool and not of the API. Random
+            # requests per operation are the test above's.
+            derandomize=True,
+            database=None,
         )
     )
     # The run went somewhere: many calls, over most operations.
