@@ -327,14 +327,20 @@ def message_sibling_positions(
     """Map each message id to (1-based position among its siblings, sibling count) in one query.
 
     Plain SQL through the cursor: a thread page asks for 50 parents, and the ORM's
-    preparation of each value of an IN list cost more than the query itself.
+    preparation of each value of an IN list cost more than the query itself. PostgreSQL
+    takes them as one array: psycopg keeps the parsed form of a query of at most 50
+    parameters only, and parsing this one again on every page cost as much as its rows.
     """
     if not messages:
         return {}
     parent_ids = sorted({m.parent_id for m in messages if m.parent_id is not None})
-    conditions = []
-    if parent_ids:
+    conditions, params = [], [conversation.pk]
+    if parent_ids and connection.vendor == "postgresql":
+        conditions.append("parent_id = ANY(%s)")
+        params.append(parent_ids)
+    elif parent_ids:
         conditions.append(f"parent_id IN ({', '.join(['%s'] * len(parent_ids))})")
+        params.extend(parent_ids)
     if any(m.parent_id is None for m in messages):
         conditions.append("parent_id IS NULL")
     siblings = defaultdict(list)
@@ -342,7 +348,7 @@ def message_sibling_positions(
         cursor.execute(
             f"SELECT parent_id, id FROM {_MESSAGES} WHERE conversation_id = %s "
             f"AND ({' OR '.join(conditions)}) ORDER BY created_at, id",
-            [conversation.pk, *parent_ids],
+            params,
         )
         for parent_id, pk in cursor.fetchall():
             siblings[parent_id].append(pk)
