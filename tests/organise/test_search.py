@@ -160,6 +160,42 @@ def test_search_ranks_only_the_newest_candidate_messages(owner, monkeypatch):
     assert {r.conversation.pk for r in _search(owner, "zoo")} == {c.pk for c in conversations}
 
 
+def test_a_phrase_ranks_only_its_newest_matches(owner, monkeypatch):
+    """A phrase's candidates are its newest matches (PostgreSQL: pair hits newest first)."""
+    monkeypatch.setattr("organise.search.CANDIDATES", 2)
+    conversations = [ConversationFactory(owner=owner, title=f"Zoo {i}") for i in range(4)]
+    for conversation in conversations:
+        MessageFactory(conversation=conversation, content="the red panda climbs")
+    # Newer still, the words apart: not the phrase, so not a candidate.
+    MessageFactory(conversation=conversations[0], content="a panda that is red")
+    found = {r.conversation.pk for r in _search(owner, '"red panda"')}
+    assert found == {conversations[2].pk, conversations[3].pk}
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's GIN index")
+def test_candidates_read_the_owner_column_of_the_word_index(owner):
+    """The owner reaches msg_owner_search_idx as a bigint (btree_gin has no int4 = int8).
+
+    Without the cast the index was read by the words alone, every owner's matches, and
+    ANDed with the owner's btree afterwards.
+    """
+    from django.test.utils import CaptureQueriesContext
+
+    MessageFactory(conversation=ConversationFactory(owner=owner), content="a quokka smiles")
+    with CaptureQueriesContext(connection) as queries:
+        assert _search(owner, "quokka")
+    (sql,) = [q["sql"] for q in queries.captured_queries if "candidates AS" in q["sql"]]
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_indexscan = off")  # no walk of the newest rows
+        # Rolled back with the test: neither the owner's btree nor the pair index's owner.
+        cursor.execute("DROP INDEX msg_owner_recent_idx, msg_owner_pairs_idx")
+        cursor.execute("EXPLAIN " + sql.replace("%", "%%"))
+        plan = [row[0] for row in cursor.fetchall()]
+    conditions = [line for line in plan if "Index Cond" in line and "search_vector @@" in line]
+    assert conditions and "search_owner_id" in conditions[0], "\n".join(plan)
+
+
 def _fts_consistent(cursor) -> None:
     """FTS5's own check of an external-content index against its table (raises if not)."""
     for table in ("conversations_message_fts", "conversations_conversation_fts"):
