@@ -6,8 +6,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import DatabaseError, close_old_connections, transaction
-from django.db.models import Case, F, TextField, Value, When
+from django.db import DatabaseError, close_old_connections, connection, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -81,18 +80,24 @@ def replies_flush(message_ids: list[int], texts: dict[int, str]) -> dict[int, st
     writes = {pk: text for pk, text in texts.items() if pk not in stops}
     if not writes:
         return stops
-    in_progress = Message.objects.filter(pk__in=writes, status=Message.Status.IN_PROGRESS)
-    updated = in_progress.update(
-        content=Case(
-            *(When(pk=pk, then=Value(text)) for pk, text in writes.items()),
-            default=F("content"),
-            output_field=TextField(),
-        ),
-        updated_at=timezone.now(),
-    )
-    if updated < len(writes):
-        still = set(in_progress.values_list("pk", flat=True))
-        stops.update((pk, "") for pk in writes if pk not in still)
+    # Plain SQL: the ORM's CASE of a hundred WHENs took longer to build than the statement
+    # takes to run, every flush, on a thread that holds the GIL the relaying loop needs.
+    # RETURNING names the rows still streaming (PostgreSQL, SQLite 3.35+).
+    ids = list(writes)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {connection.ops.quote_name(Message._meta.db_table)} SET content = CASE id"
+            f"{' WHEN %s THEN %s' * len(ids)} END, updated_at = %s "
+            f"WHERE id IN ({', '.join(['%s'] * len(ids))}) AND status = %s RETURNING id",
+            [
+                *(value for pk in ids for value in (pk, writes[pk])),
+                connection.ops.adapt_datetimefield_value(timezone.now()),
+                *ids,
+                Message.Status.IN_PROGRESS,
+            ],
+        )
+        still = {pk for (pk,) in cursor.fetchall()}
+    stops.update((pk, "") for pk in ids if pk not in still)
     return stops
 
 
