@@ -103,9 +103,9 @@ candidates AS MATERIALIZED (
     -- The query is repeated inline (not q.query) so the planner sees how common its words
     -- are: it walks the user's newest messages (owner, id) for common words and the
     -- (owner, vector) GIN index for rare ones. A phrase walks its pair hits newest first
-    -- (below), rechecking positions only until it has its candidates. A candidate's
-    -- vector comes along, so its row is read once; it is ranked once it is kept (ranked
-    -- here, every match of a GIN scan was: 5,879 for 1,000 kept).
+    -- (conversations.fulltext.PairHits), rechecking positions only until it has its
+    -- candidates. A candidate's vector comes along, so its row is read once; it is ranked
+    -- once it is kept (ranked here, every match of a GIN scan was: 5,879 for 1,000 kept).
     SELECT m.id, m.conversation_id, m.search_vector
     FROM {source} {join}
     WHERE m.search_vector @@ websearch_to_tsquery('english', %s)
@@ -157,25 +157,13 @@ def _search_postgres(user, text, filters, limit):
     join = "JOIN conversations_conversation c ON c.id = m.conversation_id" if conditions else ""
     # A phrase's candidates: the user's rows holding its word pairs (the pair index), not
     # every row holding its words (2,753 against 61,989 for "search index" at a million),
-    # read newest first and rechecked until there are CANDIDATES of them (a join ordered
-    # by the pair hits' ids; as an IN list, every hit was rechecked and then sorted).
+    # newest first, rechecked until there are enough of them.
     pairs = pair_hits(text, owner_id=user.pk)
-    if pairs.cte:
-        source = (
-            "(SELECT id FROM pair_hits ORDER BY id DESC) p JOIN conversations_message m USING (id)"
-        )
-        order = "p.id"
-    else:
-        source = "conversations_message m"
-        # A phrase without pairs (one word left): the planner would guess it as common as
-        # its words and walk the newest messages; "m.id + 0", which no btree provides,
-        # makes it take the GIN index and recheck only the rows holding every word.
-        order = "m.id + 0" if '"' in text else "m.id"
     sql = _POSTGRES_SQL.format(
         filters=conditions,
         join=join,
-        order=order,
-        source=source,
+        order=pairs.order,
+        source=pairs.source,
         pair_hits=f"{pairs.cte}," if pairs.cte else "",
     )
     args = [
