@@ -75,3 +75,35 @@ def test_the_periodic_optimize_runs_at_most_once_a_period(monkeypatch, db):
     sqlite.on_request_finished(None)
     sqlite.on_request_finished(None)
     assert ran == ["PRAGMA optimize"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_statistics_count_every_row_so_a_two_valued_column_is_not_taken_as_selective(owner):
+    """A sampled ANALYZE reads an index's first few hundred entries: a column with two
+    values looked like one with hundreds, and the role-filtered admin list's rating counts
+    walked every message of the role instead of the partial index of rated replies."""
+    from django.test.utils import CaptureQueriesContext
+
+    from conversations.admin import feedback_by_model
+    from conversations.models import Message
+    from tests.factories import ConversationFactory
+
+    conversation = ConversationFactory(owner=owner)
+    Message.objects.bulk_create(
+        Message(conversation=conversation, role=role, content="x")
+        for role in ("assistant", "user")
+        for _ in range(600)
+    )
+    _drop_stats()
+    sqlite.optimize(connection, analyze=True)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT stat FROM sqlite_stat1 WHERE idx = 'msg_role_idx'")
+        rows, per_role, _ = cursor.fetchone()[0].split()
+    assert (int(rows), int(per_role)) == (1200, 600)
+
+    with CaptureQueriesContext(connection) as captured:
+        assert feedback_by_model(Message.objects.filter(role="user")) == []
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN QUERY PLAN " + captured.captured_queries[0]["sql"])
+        plan = " ".join(row[3] for row in cursor.fetchall())
+    assert "msg_feedback_idx" in plan and "msg_role_idx" not in plan
