@@ -2,6 +2,7 @@
 
 import base64
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -185,11 +186,27 @@ WITH RECURSIVE subtree(id) AS (
 """
 
 
-def message_path(*, conversation: Conversation, leaf_id: int | None, limit: int) -> list[Message]:
-    """Return up to `limit` messages ending at `leaf_id`, oldest first (one query)."""
+def _message_columns(without: Collection[str] = ()) -> str:
+    return ", ".join(
+        f"m.{f.column}" for f in Message._meta.concrete_fields if f.attname not in without
+    )
+
+
+def message_path(
+    *,
+    conversation: Conversation,
+    leaf_id: int | None,
+    limit: int,
+    without: Collection[str] = (),
+) -> list[Message]:
+    """Return up to `limit` messages ending at `leaf_id`, oldest first (one query).
+
+    `without` names fields not read (deferred, as Django defers them: reading one costs a
+    query, which the pages' query-count tests would show).
+    """
     if leaf_id is None or limit <= 0:
         return []
-    columns = ", ".join(f"m.{f.column}" for f in Message._meta.concrete_fields)
+    columns = _message_columns(without)
     sql = (
         f"{_PATH_CTE} SELECT {columns} FROM {_MESSAGES} m JOIN path p ON m.id = p.id "
         "ORDER BY p.depth DESC"
@@ -228,7 +245,7 @@ def message_path_page(
     """
     if leaf_id is None or limit <= 0:
         return []
-    columns = ", ".join(f"m.{f.column}" for f in Message._meta.concrete_fields)
+    columns = _message_columns()
     params: list = [leaf_id, conversation.pk, depth - 1]
     where = ""
     if after_public_id is not None:
@@ -277,12 +294,27 @@ class Thread:
         return self.messages[0] if self.messages else None
 
 
+# What a message article never shows. Each is a datetime, which Django's SQLite backend
+# parses twice a row (the driver's converter, then the field's): leaving them out takes a
+# quarter off the read of a 50-message page (1.1-1.4 ms to 0.83 ms at a million messages).
+ARTICLE_UNSHOWN = ("updated_at", "feedback_at")
+
+
 def message_thread(
-    *, conversation: Conversation, before: Message | None = None, limit: int = 50
+    *,
+    conversation: Conversation,
+    before: Message | None = None,
+    limit: int = 50,
+    without: Collection[str] = (),
 ) -> Thread:
-    """Return the newest `limit` messages of the active branch (older than `before`)."""
+    """Return the newest `limit` messages of the active branch (older than `before`).
+
+    `without`: fields the caller never reads (the chat pane passes ARTICLE_UNSHOWN).
+    """
     leaf_id = before.parent_id if before is not None else conversation.current_message_id
-    path = message_path(conversation=conversation, leaf_id=leaf_id, limit=limit + 1)
+    path = message_path(
+        conversation=conversation, leaf_id=leaf_id, limit=limit + 1, without=without
+    )
     if len(path) > limit:
         return Thread(messages=path[1:], has_older=True)
     return Thread(messages=path, has_older=False)

@@ -327,7 +327,12 @@ def _chat_context(
 
 def _thread_context(conversation: Conversation, *, before: Message | None = None) -> dict:
     """Return the chat pane's context for the newest page of the active branch (or older)."""
-    thread = selectors.message_thread(conversation=conversation, before=before, limit=THREAD_PAGE)
+    thread = selectors.message_thread(
+        conversation=conversation,
+        before=before,
+        limit=THREAD_PAGE,
+        without=selectors.ARTICLE_UNSHOWN,
+    )
     return _chat_context(
         conversation, thread=thread, entries=_entries(conversation, thread.messages)
     )
