@@ -701,3 +701,39 @@ def test_the_row_checkbox_is_the_one_checkboxinput_renders(owner):
     djangos = admin.ModelAdmin.action_checkbox(model_admin, conversation)
 
     assert str(mine) == str(djangos)
+
+
+@pytest.mark.parametrize(
+    "name, query",
+    [
+        ("conversations_conversation", ""),
+        ("conversations_conversation", "?status__exact=locked&o=2.-8"),
+        ("conversations_message", "?role__exact=user"),
+        ("conversations_moderationevent", "?action__exact=lock"),
+    ],
+)
+def test_row_links_are_the_ones_django_builds(staff_client, owner, name, query, monkeypatch):
+    """One reversal per page gives each row the link Django's per-row reverse and
+    add_preserved_filters gave: the change URL with the list's filters attached."""
+    from django.contrib.admin.views.main import ChangeList
+
+    from conversations.admin import RowLinksChangeList
+
+    conversation = make_conversation(owner=owner, messages=3)
+    moderation.conversation_lock(conversation=conversation, actor=None, reason="spam")
+    url = reverse(f"admin:{name}_changelist") + query
+
+    def row_links(response):
+        assert response.status_code == 200
+        return re.findall(r'<a href="([^"]*/change/[^"]*)"', response.content.decode())
+
+    ours = row_links(staff_client.get(url))
+    for model_admin in admin.site._registry.values():
+        monkeypatch.setattr(model_admin, "get_changelist", lambda request, **kw: ChangeList)
+    monkeypatch.setattr(RowLinksChangeList, "__init__", ChangeList.__init__)
+    monkeypatch.setattr(RowLinksChangeList, "url_for_result", ChangeList.url_for_result)
+    djangos = row_links(staff_client.get(url))
+    assert ours == djangos
+    assert ours, "the list shows rows with links"
+    own = [link for link in ours if link.startswith(reverse(f"admin:{name}_changelist"))]
+    assert own and all(("?_changelist_filters=" in link) == bool(query) for link in own)
