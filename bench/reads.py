@@ -3,6 +3,7 @@
     .venv/bin/python -m bench.reads                  # both databases, full scale
     .venv/bin/python -m bench.reads --scale 0.1      # a tenth of the data
     .venv/bin/python -m bench.reads --backends sqlite
+    .venv/bin/python -m bench.reads --backends sqlite --existing   # re-measure, no fill
 
 Each backend runs in a child process on a fresh database of its own (SQLite
 ``var/bench-reads.sqlite3``, PostgreSQL database ``readsb`` on ``PG_URL``), filled with
@@ -19,7 +20,8 @@ Each backend runs in a child process on a fresh database of its own (SQLite
 
 Requests go through Django's test client in process (``bench.settings``: DEBUG off, the
 project's middleware), timed without query capture; query counts come from one more
-request under CaptureQueriesContext. Prints one table per backend and the ratios against
+request under CaptureQueriesContext. The rows a target compares (the sidebar's four, the
+chat's six) take turns request by request. Prints one table per backend and the ratios against
 the targets of issue 12.
 """
 
@@ -51,6 +53,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--backends", default="postgresql,sqlite")
     parser.add_argument("--scale", type=float, default=1.0, help="Fraction of the data (1.0).")
     parser.add_argument("--requests", type=int, default=30, help="Timed requests each (30).")
+    parser.add_argument(
+        "--existing",
+        action="store_true",
+        help="Measure the data an earlier run left (migrated first; no 'alone' search rows).",
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
@@ -69,14 +76,16 @@ def main(argv=None) -> None:
         env["ALLOWED_HOSTS"] = "testserver,localhost,127.0.0.1"
         if backend == "postgresql":
             env["DATABASE_URL"] = PG_URL
-            _fresh_postgres()
+            if not args.existing:
+                _fresh_postgres()
         else:
             SQLITE_PATH.parent.mkdir(exist_ok=True)
-            for suffix in ("", "-wal", "-shm"):
+            for suffix in ("", "-wal", "-shm") if not args.existing else ():
                 Path(f"{SQLITE_PATH}{suffix}").unlink(missing_ok=True)
             env["SQLITE_PATH"] = str(SQLITE_PATH)
         command = [sys.executable, "-m", "bench.reads", "--child", backend]
         command += ["--scale", str(args.scale), "--requests", str(args.requests)]
+        command += ["--existing"] if args.existing else []
         subprocess.run(command, env=env, cwd=ROOT, check=True)
 
 
@@ -107,14 +116,16 @@ def child(args) -> None:
     ten = max(1, round(10_000 * args.scale))
     rows: list[tuple] = []
     started = time.perf_counter()
-    _generate("readsten", ten, 10)
-    _generate("readslong", 1, 10_000)
-    _generate("readslong", 1, 10)
-    _generate("readslong", 1, 60)
+    if not args.existing:
+        _generate("readsten", ten, 10)
+        _generate("readslong", 1, 10_000)
+        _generate("readslong", 1, 10)
+        _generate("readslong", 1, 60)
     phase_one = time.perf_counter() - started
-    alone = _search_figures("readsten1", args.requests)
+    alone = None if args.existing else _search_figures("readsten1", args.requests)
     started = time.perf_counter()
-    _generate("readsbig", big, 10)
+    if not args.existing:
+        _generate("readsbig", big, 10)
     phase_two = time.perf_counter() - started
     from conversations.models import Message
 
@@ -128,7 +139,8 @@ def child(args) -> None:
     together = _search_figures("readsten1", args.requests)
     own_big = _search_figures("readsbig1", args.requests)
     for kind in SEARCHES:
-        rows.append((f"search {kind}: 100k own, alone", *alone[kind]))
+        if alone is not None:
+            rows.append((f"search {kind}: 100k own, alone", *alone[kind]))
         rows.append((f"search {kind}: 100k own, others' 1M", *together[kind]))
         rows.append((f"search {kind}: 1M own", *own_big[kind]))
     rows += _admin_rows(args.requests)
@@ -187,40 +199,74 @@ def _client(username: str):
     return client
 
 
-def _get(client, url: str, requests: int, **headers) -> tuple:
+def _getter(client, url: str, **headers):
     def call():
         response = client.get(url, **headers)
         assert response.status_code == 200, (url, response.status_code)
         return response
 
+    return call
+
+
+def _get(client, url: str, requests: int, **headers) -> tuple:
+    call = _getter(client, url, **headers)
     p50, p99 = _time(call, requests)
     queries, response = _queries(call)
     return p50, p99, queries, len(response.content)
 
 
+def _get_side_by_side(requests: int, named: list[tuple]) -> list[tuple]:
+    """Time (name, client, url, headers) requests taking turns, one of each per round.
+
+    The rows a target compares are measured in the same moments, so a noisy stretch of a
+    shared machine weighs on each alike (one endpoint's 30 requests in a row did not).
+    """
+    calls = [(name, _getter(client, url, **headers)) for name, client, url, headers in named]
+    for _ in range(3):
+        for _name, call in calls:
+            call()
+    samples: dict[str, list[float]] = {name: [] for name, _ in calls}
+    for _ in range(requests):
+        for name, call in calls:
+            started = time.perf_counter()
+            call()
+            samples[name].append((time.perf_counter() - started) * 1000)
+    rows = []
+    for name, call in calls:
+        cuts = statistics.quantiles(samples[name], n=100, method="inclusive")
+        queries, response = _queries(call)
+        rows.append(
+            (name, statistics.median(samples[name]), cuts[98], queries, len(response.content))
+        )
+    return rows
+
+
 def _sidebar_rows(requests: int, *, big: int, ten: int) -> list[tuple]:
     client = _client("readsbig1")
     small = _client("readsten1")
-    return [
-        ("sidebar JSON, first page (50)", *_get(client, "/bench/sidebar.json", requests)),
-        ("/sidebar/ HTMX, first page", *_get(client, "/sidebar/", requests, **HTMX)),
-        ("full page /", *_get(client, "/", requests)),
-        (f"/sidebar/ HTMX, {ten:,}-conversation user", *_get(small, "/sidebar/", requests, **HTMX)),
-    ]
+    return _get_side_by_side(
+        requests,
+        [
+            ("sidebar JSON, first page (50)", client, "/bench/sidebar.json", {}),
+            ("/sidebar/ HTMX, first page", client, "/sidebar/", HTMX),
+            ("full page /", client, "/", {}),
+            (f"/sidebar/ HTMX, {ten:,}-conversation user", small, "/sidebar/", HTMX),
+        ],
+    )
 
 
 def _chat_rows(requests: int) -> list[tuple]:
     from conversations.models import Conversation
 
     client = _client("readslong1")
-    rows = []
+    named = []
     # 60: more than the 50 a page shows, so it renders what the 10,000 thread renders.
     for count in (10_000, 60, 10):
         conversation = Conversation.objects.get(owner__username="readslong1", message_count=count)
         url = f"/c/{conversation.public_id}/"
-        rows.append((f"chat pane (HTMX), {count:,} messages", *_get(client, url, requests, **HTMX)))
-        rows.append((f"chat page, {count:,} messages", *_get(client, url, requests)))
-    return rows
+        named.append((f"chat pane (HTMX), {count:,} messages", client, url, HTMX))
+        named.append((f"chat page, {count:,} messages", client, url, {}))
+    return _get_side_by_side(requests, named)
 
 
 def _search_figures(username: str, requests: int) -> dict[str, tuple]:
@@ -318,6 +364,8 @@ def _targets(figures: dict) -> None:
                 1.5,
             )
         )
+        if f"search {kind}: 100k own, alone" not in figures:
+            continue
         checks.append(
             (
                 f"search {kind} with others' 1M / alone <= 1.2",
