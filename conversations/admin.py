@@ -9,7 +9,8 @@ from django.contrib.admin.views.main import SEARCH_VAR, ChangeList
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import connections
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import BooleanField, Count, Exists, OuterRef, Q
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Substr
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -160,6 +161,22 @@ class CappedCountPaginator(BoundedPaginator):
         return self.object_list.order_by().values("pk")[:SEARCH_COUNT_CAP].count()
 
 
+def _with_ids(queryset, ids: list[int]):
+    """Filter `queryset` to the rows whose pk is in `ids` (up to 2 * SEARCH_COUNT_CAP).
+
+    On PostgreSQL the ids go as one array, `id = ANY(%s)`: an IN list of 2,000 parameters
+    was prepared value by value, then parsed by the server, for the count and again for
+    the page (16 and 16 ms against 6 and 10 ms at a million messages).
+    """
+    if connections[queryset.db].vendor != "postgresql":
+        return queryset.filter(pk__in=ids)
+    table = queryset.model._meta.db_table
+    column = queryset.model._meta.pk.column
+    return queryset.filter(
+        RawSQL(f'"{table}"."{column}" = ANY(%s)', [ids], output_field=BooleanField())
+    )
+
+
 class RowLinksChangeList(ChangeList):
     """Each row's link from one reversal per page: the change URL with the list's filters.
 
@@ -304,7 +321,7 @@ class ConversationAdmin(admin.ModelAdmin):
             # Their newest conversations, from the sidebar index (owner, -updated_at, -id).
             newest = Conversation.objects.filter(owner_id__in=owners).order_by("-updated_at", "-id")
             ids.update(newest.values_list("pk", flat=True)[:SEARCH_COUNT_CAP])
-        return queryset.filter(pk__in=sorted(ids)), False
+        return _with_ids(queryset, sorted(ids)), False
 
     def get_changelist(self, request, **kwargs):
         return ConversationChangeList

@@ -629,6 +629,26 @@ def test_a_search_counts_and_pages_at_most_the_cap(staff_client, owner, monkeypa
     assert listed.context["cl"].result_count == 5
 
 
+def test_a_search_lists_its_matches_by_their_ids_in_one_parameter(staff_client, owner):
+    """The matches' ids (up to 2,000) reach the count and the page; on PostgreSQL as one
+    array rather than an IN list of a parameter each."""
+    matching = [make_conversation(owner=owner, title=f"Kettle {i}") for i in range(60)]
+    make_conversation(owner=owner, title="Something else")
+
+    with CaptureQueriesContext(connection) as captured:
+        response = staff_client.get(CHANGELIST, {"q": "kettle"})
+
+    assert listed_ids(response) == {c.public_id for c in matching}
+    assert response.context["cl"].result_count == 60
+    listing = [q["sql"] for q in captured.captured_queries if "ORDER BY" in q["sql"]]
+    counting = [q["sql"] for q in captured.captured_queries if "COUNT(*)" in q["sql"]]
+    for sql in listing[-1:] + counting:
+        if connection.vendor == "postgresql":
+            assert '"conversations_conversation"."id" = ANY(' in sql and " IN (" not in sql
+        else:
+            assert " IN (" in sql
+
+
 MESSAGES = reverse("admin:conversations_message_changelist")
 
 
