@@ -1,5 +1,3 @@
-from urllib.parse import quote as url_quote
-
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import ActionLocation
@@ -17,11 +15,11 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.functional import cached_property
 from django.utils.html import format_html
-from django.utils.http import RFC3986_SUBDELIMS
 from django.utils.translation import gettext as _
 
 from conversations import fulltext, moderation, services
 from conversations.models import Conversation, Message, ModerationEvent
+from conversations.templatetags.chat import id_path
 from core.converters import is_public_id
 
 # Messages shown per page on a conversation's admin page.
@@ -182,30 +180,21 @@ class RowLinksChangeList(ChangeList):
 
     Django reverses the change URL for each row, then add_preserved_filters parses it and
     resolves it again (to see whether it is the changelist) before attaching the filters: a
-    fifth of a 100-row page. The link is the same string: the row's quoted pk placed in the
-    change URL reversed once, and the filters Django would attach (`_changelist_filters`),
-    attached here. items_for_result then finds no filters left to add.
+    fifth of a 100-row page. The link is the same string: the row's admin-quoted pk in the
+    change URL (id_path: reversed once, quoted as reverse quotes), and the filters Django
+    would attach (`_changelist_filters`), attached here. items_for_result then finds no
+    filters left to add.
     """
-
-    _PK_SLOT = "pk-slot"
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        url = reverse(
-            f"admin:{self.opts.app_label}_{self.opts.model_name}_change",
-            args=(self._PK_SLOT,),
-            current_app=self.model_admin.admin_site.name,
-        )
-        self._row_url = url.split(self._PK_SLOT)
+        self._change_url = f"admin:{self.opts.app_label}_{self.opts.model_name}_change"
         self._row_query = f"?{self.preserved_filters}" if self.preserved_filters else ""
         self.preserved_filters = ""
 
     def url_for_result(self, result):
-        # As reverse() quotes the admin-quoted pk (django.urls.resolvers).
-        pk = url_quote(
-            str(admin_quote(getattr(result, self.pk_attname))), safe=RFC3986_SUBDELIMS + "/~:@"
-        )
-        return f"{self._row_url[0]}{pk}{self._row_url[1]}{self._row_query}"
+        pk = admin_quote(getattr(result, self.pk_attname))
+        return id_path(pk, self._change_url) + self._row_query
 
 
 class ConversationChangeList(RowLinksChangeList):
