@@ -154,8 +154,8 @@ def conversation_ids_matching(*, query: str, limit: int) -> list[int]:
         if not match:
             return []
         sql = _SQLITE_SQL
-        # Qualified: the message index may hold more columns than the text (an owner id).
-        args = [f"content : ({match})", limit, match, limit]
+        # Qualified: both indexes hold an owner id beside the text (migrations 0006, 0009).
+        args = [f"content : ({match})", limit, f"title : ({match})", limit]
     elif vendor == "postgresql":
         if not re.search(r"\w", query):
             return []

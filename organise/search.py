@@ -1,15 +1,16 @@
 """Full-text search over the titles and messages of one user's own conversations.
 
 One selector, two engines: PostgreSQL (stored tsvector columns with GIN indexes,
-websearch_to_tsquery, ts_rank, ts_headline) and SQLite (FTS5 external-content tables, bm25,
-snippet). Both are kept current by database triggers (migration 0002). Snippets come back as
-segments, (text, highlighted) pairs, so a template escapes every byte of them.
+websearch_to_tsquery, ts_rank, ts_headline) and SQLite (FTS5 external-content tables,
+highlight, snippet). Both are kept current by database triggers (migration 0002). Snippets
+come back as segments, (text, highlighted) pairs, so a template escapes every byte of them.
 """
 
 import re
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.core.cache import cache
 from django.db import connection
 
 from conversations.fulltext import fts5_query, pair_hits
@@ -198,14 +199,25 @@ def _angles(text: str | None) -> str | None:
     return text.translate(_ANGLES_FROM_DB) if text else text
 
 
-# The message index holds each row's owner beside its text (migration 0006). Candidates:
+# Both indexes hold each row's owner beside its text (migrations 0006 and 0009). Candidates:
 # the user's newest matching messages, found by `search_owner_id : 7 AND content : (...)`,
-# so another user's matches are never walked. They are scored (bm25) by a second pass over
-# the text alone, bounded to the candidates' rowid range: bm25 on the first MATCH would
-# count the owner's whole posting list for its weight, a million rows for a heavy user.
+# and titles, by `owner_id : 7 AND title : (...)`, so another user's matches are never
+# walked (for a user holding most of the index, the join's owner check instead: see
+# BROAD_OWNER_SHARE).
+#
+# They are scored without FTS5's bm25: bm25 weighs each query phrase by counting every row
+# of the whole index that holds it (every user's), 8-25 ms a query at a million messages,
+# growing with other users' data. The score here is BM25's term-frequency part alone, as
+# PostgreSQL's ts_rank has no corpus statistics either: how many times the query matches
+# the text (the markers highlight() adds, counted from the length they add), saturated
+# (K1) and normalized by the text's length against the candidates' average (B). highlight()
+# reads only the candidate's own text, and it runs for the kept rows alone (after LIMIT).
+# A title's highlighted text is what the result shows, so it comes back with its score.
 _SQLITE_SQL = """
 WITH candidates AS MATERIALIZED (
-    SELECT conversations_message_fts.rowid AS id
+    SELECT m.conversation_id AS conversation_id, m.id AS message_id,
+        length(m.content) AS size,
+        length(highlight(conversations_message_fts, 0, %s, %s)) - length(m.content) AS marks
     FROM conversations_message_fts
     JOIN conversations_message m ON m.id = conversations_message_fts.rowid
     JOIN conversations_conversation c ON c.id = m.conversation_id
@@ -213,40 +225,71 @@ WITH candidates AS MATERIALIZED (
     ORDER BY conversations_message_fts.rowid DESC
     LIMIT %s
 ),
-message_hits AS MATERIALIZED (
-    SELECT m.conversation_id AS conversation_id, m.id AS message_id,
-        bm25(conversations_message_fts) AS score
-    FROM conversations_message_fts
-    JOIN conversations_message m ON m.id = conversations_message_fts.rowid
-    WHERE conversations_message_fts MATCH %s
-        AND conversations_message_fts.rowid
-            BETWEEN (SELECT min(id) FROM candidates) AND (SELECT max(id) FROM candidates)
-        AND +conversations_message_fts.rowid IN (SELECT id FROM candidates)
-),
-best AS (
-    SELECT conversation_id, message_id, MIN(score) AS score
-    FROM message_hits GROUP BY conversation_id
-),
-title_hits AS MATERIALIZED (
-    SELECT c.id AS conversation_id, bm25(conversations_conversation_fts) AS score
+titles AS MATERIALIZED (
+    SELECT c.id AS conversation_id, length(c.title) AS size,
+        highlight(conversations_conversation_fts, 0, %s, %s) AS marked
     FROM conversations_conversation_fts
     JOIN conversations_conversation c ON c.id = conversations_conversation_fts.rowid
     WHERE conversations_conversation_fts MATCH %s AND c.owner_id = %s {filters}
+    ORDER BY conversations_conversation_fts.rowid DESC
+    LIMIT %s
+),
+best AS (
+    -- SQLite gives the bare columns of the row holding the MAX().
+    SELECT conversation_id, message_id, MAX({score}) AS score
+    FROM candidates, (SELECT max(avg(size), 1) AS average FROM candidates)
+    GROUP BY conversation_id
+),
+title_hits AS (
+    SELECT conversation_id, marked, {score} AS score
+    FROM (SELECT *, length(marked) - size AS marks FROM titles),
+        (SELECT max(avg(size), 1) AS average FROM titles)
 ),
 combined AS (
-    SELECT conversation_id, message_id, score, 0 AS title_hit FROM best
+    SELECT conversation_id, message_id, score, NULL AS marked FROM best
     UNION ALL
-    SELECT conversation_id, NULL, %s * score, 1 FROM title_hits
+    SELECT conversation_id, NULL, %s * score, marked FROM title_hits
 )
-SELECT conversation_id, MAX(message_id), -SUM(score) AS rank, MAX(title_hit)
+SELECT conversation_id, MAX(message_id), SUM(score) AS rank, MAX(marked)
 FROM combined GROUP BY conversation_id
 ORDER BY rank DESC, conversation_id DESC
 LIMIT %s
 """
+# BM25's usual constants; a highlighted instance adds two marker characters.
+K1, B = 1.2, 0.75
+_SCORE = f"(marks / 2.0) * {K1 + 1} / (marks / 2.0 + {K1} * ({1 - B} + {B} * size / average))"
+# A user holding more than this share of the conversations is searched without the owner
+# term: intersecting a posting list of most of the index with the words' costs more than
+# it removes (a phrase of a user with a million of 1.1 million messages: 14-42 ms with it,
+# 7.5-14 without); the owner is checked on the joined row either way.
+BROAD_OWNER_SHARE = 1 / 3
+BROAD_OWNER_SECONDS = 15 * 60
 
 
 def _in_list(values) -> str:
     return ", ".join(["%s"] * len(values))
+
+
+def _owner_is_broad(cursor, owner: int) -> bool:
+    """Whether the owner holds more than BROAD_OWNER_SHARE of all conversations (cached).
+
+    Counted up to the share's bound (an index range of the owner's conversations), so a
+    light user's count is small and a heavy user's stops there.
+    """
+    key = f"search:broad-owner:{owner}"
+    broad = cache.get(key)
+    if broad is None:
+        cursor.execute("SELECT coalesce(max(id), 0) FROM conversations_conversation")
+        (last,) = cursor.fetchone()
+        bound = int(last * BROAD_OWNER_SHARE) + 1
+        cursor.execute(
+            "SELECT count(*) FROM (SELECT 1 FROM conversations_conversation "
+            "WHERE owner_id = %s LIMIT %s)",
+            [owner, bound],
+        )
+        broad = cursor.fetchone()[0] >= bound and last > 0
+        cache.set(key, broad, BROAD_OWNER_SECONDS)
+    return broad
 
 
 def _search_sqlite(user, text, filters, limit):
@@ -254,19 +297,24 @@ def _search_sqlite(user, text, filters, limit):
     if not match:
         return []
     conditions, params = filters
-    sql = _SQLITE_SQL.format(filters=conditions)
+    sql = _SQLITE_SQL.format(filters=conditions, score=_SCORE)
     owner = int(user.pk)
-    candidates = f"search_owner_id : {owner} AND content : ({match})"
-    words = f"content : ({match})"  # the user's words never match the owner column
-    args = [candidates, owner, *params, CANDIDATES, words]
-    args += [match, owner, *params, TITLE_WEIGHT, limit]
+    # The user's words never match an owner column: each names the column it searches.
+    words, title_words = f"content : ({match})", f"title : ({match})"
     with connection.cursor() as cursor:
+        if _owner_is_broad(cursor, owner):
+            messages, titles = words, title_words
+        else:
+            messages = f"search_owner_id : {owner} AND {words}"
+            titles = f"owner_id : {owner} AND {title_words}"
+        args = [START, STOP, messages, owner, *params, CANDIDATES]
+        args += [START, STOP, titles, owner, *params, CANDIDATES, TITLE_WEIGHT, limit]
         cursor.execute(sql, args)
         ranked = cursor.fetchall()
         if not ranked:
             return []
         message_ids = [row[1] for row in ranked if row[1] is not None]
-        snippets, titles = {}, {}
+        snippets = {}
         if message_ids:
             cursor.execute(
                 "SELECT m.id, m.public_id, "
@@ -278,19 +326,10 @@ def _search_sqlite(user, text, filters, limit):
                 [START, STOP, words, *message_ids],
             )
             snippets = {pk: (public_id, snippet) for pk, public_id, snippet in cursor.fetchall()}
-        title_ids = [row[0] for row in ranked if row[3]]
-        if title_ids:
-            cursor.execute(
-                "SELECT rowid, highlight(conversations_conversation_fts, 0, %s, %s) "
-                "FROM conversations_conversation_fts WHERE conversations_conversation_fts "
-                f"MATCH %s AND rowid IN ({_in_list(title_ids)})",
-                [START, STOP, match, *title_ids],
-            )
-            titles = dict(cursor.fetchall())
     rows = []
-    for conversation_id, message_id, rank, _ in ranked:
+    for conversation_id, message_id, rank, title in ranked:
         public_id, snippet = snippets.get(message_id, (None, None))
-        rows.append((conversation_id, public_id, rank, snippet, titles.get(conversation_id)))
+        rows.append((conversation_id, public_id, rank, snippet, title))
     return rows
 
 
@@ -307,8 +346,9 @@ def conversation_search(
 ) -> list[SearchResult]:
     """Return the user's conversations best matching the query, each with its best message.
 
-    Queries: PostgreSQL 2 (ranked hits with snippets, conversations); SQLite up to 4
-    (ranked hits, message snippets, title highlights, conversations).
+    Queries: PostgreSQL 2 (ranked hits with snippets, conversations); SQLite 3 (ranked hits
+    with title highlights, message snippets, conversations), and 2 more once per
+    BROAD_OWNER_SECONDS for the owner's share of the index.
     """
     text = _clean(query)
     if not text or not getattr(user, "is_authenticated", False):
