@@ -10,7 +10,6 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.core.cache import cache
 from django.db import connection
 
 from conversations.fulltext import fts5_query, pair_hits
@@ -202,8 +201,8 @@ def _angles(text: str | None) -> str | None:
 # Both indexes hold each row's owner beside its text (migrations 0006 and 0009). Candidates:
 # the user's newest matching messages, found by `search_owner_id : 7 AND content : (...)`,
 # and titles, by `owner_id : 7 AND title : (...)`, so another user's matches are never
-# walked (for a user holding most of the index, the join's owner check instead: see
-# BROAD_OWNER_SHARE).
+# walked (for a user who wrote most of the newest rows, the join's owner check instead:
+# see BROAD_OWNER_SHARE).
 #
 # They are scored without FTS5's bm25: bm25 weighs each query phrase by counting every row
 # of the whole index that holds it (every user's), 8-25 ms a query at a million messages,
@@ -212,12 +211,13 @@ def _angles(text: str | None) -> str | None:
 # the text (the markers highlight() adds, counted from the length they add), saturated
 # (K1) and normalized by the text's length against the candidates' average (B). highlight()
 # reads only the candidate's own text, and it runs for the kept rows alone (after LIMIT).
-# A title's highlighted text is what the result shows, so it comes back with its score.
+# The highlighted texts come back with their scores: a title as the result shows it, a
+# message to cut its snippet from (_excerpt).
 _SQLITE_SQL = """
 WITH candidates AS MATERIALIZED (
-    SELECT m.conversation_id AS conversation_id, m.id AS message_id,
+    SELECT m.conversation_id AS conversation_id, m.public_id AS message_public_id,
         length(m.content) AS size,
-        length(highlight(conversations_message_fts, 0, %s, %s)) - length(m.content) AS marks
+        highlight(conversations_message_fts, 0, %s, %s) AS marked
     FROM conversations_message_fts
     JOIN conversations_message m ON m.id = conversations_message_fts.rowid
     JOIN conversations_conversation c ON c.id = m.conversation_id
@@ -236,8 +236,9 @@ titles AS MATERIALIZED (
 ),
 best AS (
     -- SQLite gives the bare columns of the row holding the MAX().
-    SELECT conversation_id, message_id, MAX({score}) AS score
-    FROM candidates, (SELECT max(avg(size), 1) AS average FROM candidates)
+    SELECT conversation_id, message_public_id, marked, MAX({score}) AS score
+    FROM (SELECT *, length(marked) - size AS marks FROM candidates),
+        (SELECT max(avg(size), 1) AS average FROM candidates)
     GROUP BY conversation_id
 ),
 title_hits AS (
@@ -246,50 +247,72 @@ title_hits AS (
         (SELECT max(avg(size), 1) AS average FROM titles)
 ),
 combined AS (
-    SELECT conversation_id, message_id, score, NULL AS marked FROM best
+    SELECT conversation_id, message_public_id, marked AS message, score, NULL AS title
+    FROM best
     UNION ALL
-    SELECT conversation_id, NULL, %s * score, marked FROM title_hits
+    SELECT conversation_id, NULL, NULL, %s * score, marked FROM title_hits
 )
-SELECT conversation_id, MAX(message_id), SUM(score) AS rank, MAX(marked)
+SELECT conversation_id, MAX(message_public_id), SUM(score) AS rank, MAX(message), MAX(title)
 FROM combined GROUP BY conversation_id
 ORDER BY rank DESC, conversation_id DESC
 LIMIT %s
 """
-# BM25's usual constants; a highlighted instance adds two marker characters.
+# BM25's usual constants; each highlighted instance adds one START and one STOP.
 K1, B = 1.2, 0.75
-_SCORE = f"(marks / 2.0) * {K1 + 1} / (marks / 2.0 + {K1} * ({1 - B} + {B} * size / average))"
-# A user holding more than this share of the conversations is searched without the owner
-# term: intersecting a posting list of most of the index with the words' costs more than
-# it removes (a phrase of a user with a million of 1.1 million messages: 14-42 ms with it,
-# 7.5-14 without); the owner is checked on the joined row either way.
-BROAD_OWNER_SHARE = 1 / 3
-BROAD_OWNER_SECONDS = 15 * 60
-
-
-def _in_list(values) -> str:
-    return ", ".join(["%s"] * len(values))
+_HITS = f"(marks / {float(len(START + STOP))})"
+_SCORE = f"{_HITS} * {K1 + 1} / ({_HITS} + {K1} * ({1 - B} + {B} * size / average))"
+# Whether the owner term pays depends on who wrote the newest rows, the ones the candidates'
+# walk reads first. A user who wrote most of them is matched by the words alone, the owner
+# checked on each joined row: intersecting a posting list of most of the index costs more
+# than it removes (a phrase of a user with a million of 1.1 million messages: 14-42 ms with
+# the owner term, 7.5-14 without). Anyone else gets the owner term, however much of the
+# whole index is theirs: a user of 100,000 of 110,000 messages, whose newest 10,000 were
+# someone else's, walked all of those without it (12-14 ms against 7-8). The results are
+# the same either way.
+RECENT_SAMPLE = 1_000
+BROAD_OWNER_SHARE = 1 / 2
+# A snippet's length in words (FTS5's snippet() was asked for 24 tokens).
+SNIPPET_WORDS = 24
 
 
 def _owner_is_broad(cursor, owner: int) -> bool:
-    """Whether the owner holds more than BROAD_OWNER_SHARE of all conversations (cached).
+    """Whether the owner wrote more than BROAD_OWNER_SHARE of the newest RECENT_SAMPLE messages."""
+    cursor.execute(
+        "SELECT count(*) FROM (SELECT search_owner_id FROM conversations_message "
+        "ORDER BY id DESC LIMIT %s) WHERE search_owner_id = %s",
+        [RECENT_SAMPLE, owner],
+    )
+    return cursor.fetchone()[0] > RECENT_SAMPLE * BROAD_OWNER_SHARE
 
-    Counted up to the share's bound (an index range of the owner's conversations), so a
-    light user's count is small and a heavy user's stops there.
+
+def _excerpt(marked: str | None, size: int = SNIPPET_WORDS) -> str | None:
+    """The `size` words of a highlighted text that hold the most highlights, as FTS5's snippet().
+
+    snippet() needs a query of its own, matched again on rowids, and FTS5 finds a rowid in
+    a posting list by reading it from the start: 15-18 ms for 20 snippets at a million
+    messages. The candidates' query already has each text highlighted.
     """
-    key = f"search:broad-owner:{owner}"
-    broad = cache.get(key)
-    if broad is None:
-        cursor.execute("SELECT coalesce(max(id), 0) FROM conversations_conversation")
-        (last,) = cursor.fetchone()
-        bound = int(last * BROAD_OWNER_SHARE) + 1
-        cursor.execute(
-            "SELECT count(*) FROM (SELECT 1 FROM conversations_conversation "
-            "WHERE owner_id = %s LIMIT %s)",
-            [owner, bound],
-        )
-        broad = cursor.fetchone()[0] >= bound and last > 0
-        cache.set(key, broad, BROAD_OWNER_SECONDS)
-    return broad
+    if marked is None:
+        return None
+    words = marked.split()
+    if len(words) <= size:
+        return " ".join(words)
+    starts = [START in word for word in words]
+    hits = sum(starts[:size])
+    best, first = hits, 0
+    for i in range(size, len(words)):
+        hits += starts[i] - starts[i - size]
+        if hits > best:
+            best, first = hits, i - size + 1
+    excerpt = " ".join(words[first : first + size])
+    if excerpt.rfind(START) > excerpt.rfind(STOP):  # a phrase cut at the end
+        excerpt += STOP
+    stop, start = excerpt.find(STOP), excerpt.find(START)
+    if stop != -1 and (start == -1 or stop < start):  # a phrase cut at the start
+        excerpt = START + excerpt
+    head = " … " if first else ""
+    tail = " … " if first + size < len(words) else ""
+    return f"{head}{excerpt}{tail}".strip()
 
 
 def _search_sqlite(user, text, filters, limit):
@@ -311,26 +334,10 @@ def _search_sqlite(user, text, filters, limit):
         args += [START, STOP, titles, owner, *params, CANDIDATES, TITLE_WEIGHT, limit]
         cursor.execute(sql, args)
         ranked = cursor.fetchall()
-        if not ranked:
-            return []
-        message_ids = [row[1] for row in ranked if row[1] is not None]
-        snippets = {}
-        if message_ids:
-            cursor.execute(
-                "SELECT m.id, m.public_id, "
-                "snippet(conversations_message_fts, 0, %s, %s, ' … ', 24) "
-                "FROM conversations_message_fts "
-                "JOIN conversations_message m ON m.id = conversations_message_fts.rowid "
-                "WHERE conversations_message_fts MATCH %s "
-                f"AND conversations_message_fts.rowid IN ({_in_list(message_ids)})",
-                [START, STOP, words, *message_ids],
-            )
-            snippets = {pk: (public_id, snippet) for pk, public_id, snippet in cursor.fetchall()}
-    rows = []
-    for conversation_id, message_id, rank, title in ranked:
-        public_id, snippet = snippets.get(message_id, (None, None))
-        rows.append((conversation_id, public_id, rank, snippet, title))
-    return rows
+    return [
+        (conversation_id, public_id, rank, _excerpt(message), title)
+        for conversation_id, public_id, rank, message, title in ranked
+    ]
 
 
 def conversation_search(
@@ -346,9 +353,8 @@ def conversation_search(
 ) -> list[SearchResult]:
     """Return the user's conversations best matching the query, each with its best message.
 
-    Queries: PostgreSQL 2 (ranked hits with snippets, conversations); SQLite 3 (ranked hits
-    with title highlights, message snippets, conversations), and 2 more once per
-    BROAD_OWNER_SECONDS for the owner's share of the index.
+    Queries: PostgreSQL 2 (ranked hits with snippets, conversations); SQLite 3 (who wrote
+    the newest messages, ranked hits with their highlighted texts, conversations).
     """
     text = _clean(query)
     if not text or not getattr(user, "is_authenticated", False):

@@ -128,8 +128,9 @@ def test_search_query_count_does_not_grow_with_results(owner, django_assert_max_
     for i in range(15):
         conversation = ConversationFactory(owner=owner, title=f"Otter {i}")
         MessageFactory(conversation=conversation, content=f"otter number {i}")
-    # PostgreSQL: ranked hits with snippets, conversations. SQLite: ranked hits, message
-    # snippets, title highlights, conversations.
+    # PostgreSQL: ranked hits with snippets, conversations. SQLite: who wrote the newest
+    # messages (the owner term or not), ranked hits with title highlights, message
+    # snippets, conversations.
     with django_assert_max_num_queries(4):
         results = _search(owner, "otter")
     assert len(results) == 15
@@ -343,15 +344,16 @@ def test_required_phrases_are_the_positive_ones_of_an_and_query():
 
 
 @pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's owner term")
-def test_a_user_with_most_of_the_index_is_searched_without_the_owner_term(owner, outsider):
-    """The owner term narrows a light user's candidates; a broad one's are checked by join.
+def test_who_wrote_the_newest_rows_decides_the_owner_term_and_never_the_results(
+    owner, outsider, monkeypatch
+):
+    """The owner term narrows a user's candidates unless they wrote most of the newest rows.
 
     Both ways give the same results: the candidates' join keeps the owner's rows alone.
     """
-    from django.core.cache import cache
     from django.test.utils import CaptureQueriesContext
 
-    cache.clear()
+    monkeypatch.setattr("organise.search.RECENT_SAMPLE", 6)
     mine = ConversationFactory(owner=owner, title="Heron notes")
     MessageFactory(conversation=mine, content="a grey heron fishing")
     theirs = ConversationFactory.create_batch(5, owner=outsider, title="Herons")
@@ -362,29 +364,22 @@ def test_a_user_with_most_of_the_index_is_searched_without_the_owner_term(owner,
         with CaptureQueriesContext(connection) as queries:
             found = [(r.conversation.pk, r.message_public_id) for r in _search(user, "heron")]
         (sql,) = [q["sql"] for q in queries.captured_queries if "candidates AS" in q["sql"]]
-        return found, "search_owner_id :" in sql
+        return found, "search_owner_id :" in sql and "owner_id : " in sql.split("titles AS")[1]
 
     mine_found, narrowed = candidates_match(owner)
     assert narrowed and [pk for pk, _ in mine_found] == [mine.pk]
-    theirs_found, narrowed = candidates_match(outsider)  # 5 of the 6 conversations
+    theirs_found, narrowed = candidates_match(outsider)  # 5 of the newest 6 messages
     assert not narrowed and {pk for pk, _ in theirs_found} == {c.pk for c in theirs}
-    # The share is cached; with the rule off, the outsider's search narrows, same results.
-    cache.clear()
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("organise.search.BROAD_OWNER_SHARE", 1.0)
-        again, narrowed = candidates_match(outsider)
+    monkeypatch.setattr("organise.search.BROAD_OWNER_SHARE", 1.0)
+    again, narrowed = candidates_match(outsider)
     assert narrowed and again == theirs_found
-    cache.clear()
 
 
 @pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's FTS5 title index")
 def test_sqlite_title_index_holds_each_owner_and_words_never_match_it(owner, outsider):
     """Migration 0009: titles are indexed with their owner, kept right by every write."""
-    from django.core.cache import cache
-
     from conversations.fulltext import conversation_ids_matching
 
-    cache.clear()
     with connection.cursor() as cursor:
         cursor.execute("SELECT name FROM pragma_table_info('conversations_conversation_fts')")
         assert [row[0] for row in cursor.fetchall()] == ["title", "owner_id"]
@@ -408,4 +403,31 @@ def test_sqlite_title_index_holds_each_owner_and_words_never_match_it(owner, out
             [f"owner_id : {owner.pk}"],
         )
         assert cursor.fetchone() == (0,)
-    cache.clear()
+
+
+def test_a_users_ranking_does_not_depend_on_other_users_rows(owner, outsider):
+    """Scores use the user's candidates alone: no count of every user's rows (FTS5's bm25)."""
+    for text in ("the walrus sleeps", "a walrus, a walrus and a seal", "walrus"):
+        MessageFactory(conversation=ConversationFactory(owner=owner), content=text)
+    before = [(r.conversation.pk, r.rank) for r in _search(owner, "walrus seal OR sleeps")]
+    theirs = ConversationFactory(owner=outsider, title="Walrus")
+    MessageFactory.create_batch(10, conversation=theirs, content="walrus seal walrus")
+    after = [(r.conversation.pk, r.rank) for r in _search(owner, "walrus seal OR sleeps")]
+    assert after == before and len(before) == 2
+
+
+def test_excerpt_keeps_the_stretch_with_most_highlights_and_closes_cut_phrases():
+    from organise.search import STOP, _excerpt
+
+    words = [f"w{i}" for i in range(40)]
+    words[30] = f"{START}hit"
+    words[31] = f"again{STOP}"
+    words[33] = f"{START}more{STOP}"
+    excerpt = _excerpt(" ".join(words), size=5)
+    assert excerpt == f"… w29 {START}hit again{STOP} w32 {START}more{STOP} …"
+    # A window that cuts a highlighted phrase still closes it, or opens it.
+    end_cut = _excerpt(f"a b {START}c d e{STOP} f", size=3)
+    assert [s.text for s in segments(end_cut) if s.highlighted] == ["c"]
+    start_cut = _excerpt(f"{START}a b c{STOP} {START}d{STOP} {START}e{STOP}", size=3)
+    assert [s.text for s in segments(start_cut) if s.highlighted] == ["c", "d", "e"]
+    assert _excerpt("short text", size=5) == "short text" and _excerpt(None) is None
