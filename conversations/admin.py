@@ -166,13 +166,12 @@ def _with_ids(queryset, ids: list[int]):
     was prepared value by value, then parsed by the server, for the count and again for
     the page (16 and 16 ms against 6 and 10 ms at a million messages).
     """
-    if connections[queryset.db].vendor != "postgresql":
+    connection = connections[queryset.db]
+    if connection.vendor != "postgresql":
         return queryset.filter(pk__in=ids)
-    table = queryset.model._meta.db_table
-    column = queryset.model._meta.pk.column
-    return queryset.filter(
-        RawSQL(f'"{table}"."{column}" = ANY(%s)', [ids], output_field=BooleanField())
-    )
+    quote, meta = connection.ops.quote_name, queryset.model._meta
+    column = f"{quote(meta.db_table)}.{quote(meta.pk.column)}"
+    return queryset.filter(RawSQL(f"{column} = ANY(%s)", [ids], output_field=BooleanField()))
 
 
 class RowLinksChangeList(ChangeList):

@@ -2,8 +2,9 @@
 
 One selector, two engines: PostgreSQL (stored tsvector columns with GIN indexes,
 websearch_to_tsquery, ts_rank, ts_headline) and SQLite (FTS5 external-content tables,
-highlight, snippet). Both are kept current by database triggers (migration 0002). Snippets
-come back as segments, (text, highlighted) pairs, so a template escapes every byte of them.
+highlight(), snippets cut from it). Both are kept current by database triggers (migration
+0002). Snippets come back as segments, (text, highlighted) pairs, so a template escapes
+every byte of them.
 """
 
 import re
