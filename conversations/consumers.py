@@ -219,7 +219,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         )
 
     async def _send_pending(self):
-        await asyncio.sleep(0)
+        # Frames that arrive while a send is under way merge into `pending` meanwhile.
         while self.pending and not self.ended:
             public_id, frame = self.pending.popitem()
             self.tails_sent.add(public_id)

@@ -1,7 +1,8 @@
 """One writer per process for the partial text of every streaming reply.
 
 Every GENERATION_FLUSH_INTERVAL it writes the new text of all of them in one UPDATE and reads
-all their stop flags in one cache call: a hundred replies streaming cost a statement a tick,
+all their stop flags in one cache call, and every HEARTBEAT_INTERVAL it refreshes all their
+liveness keys in one more: a hundred replies streaming cost a statement a tick,
 not a hundred (each a hop to a database thread, which took the GIL from the event loop that
 relays the tokens). A reply whose row was ended elsewhere, or whose stop flag is set, is told
 to stop. While a write is under way the next waits, so under load there are fewer writes.
@@ -15,7 +16,7 @@ import weakref
 
 from django.conf import settings
 
-from conversations.engine.state import Generation
+from conversations.engine.state import HEARTBEAT_INTERVAL, Generation
 from conversations.engine.store import replies_flush
 
 logger = logging.getLogger(__name__)
@@ -48,14 +49,20 @@ class Flusher:
 
     async def _run(self) -> None:
         interval = settings.GENERATION_FLUSH_INTERVAL
-        last = time.monotonic()
+        last = beat = time.monotonic()
         while self.gens:
             await asyncio.sleep(max(0.0, last + interval - time.monotonic()))
             last = time.monotonic()
             texts = {
                 pk: gen.text for pk, gen in self.gens.items() if len(gen.text) > self.written[pk]
             }
-            self.writing = asyncio.ensure_future(self.db(replies_flush)(list(self.gens), texts))
+            # A reply's first liveness key is set when it starts (runner.start_generation).
+            beating = last - beat >= HEARTBEAT_INTERVAL
+            if beating:
+                beat = last
+            self.writing = asyncio.ensure_future(
+                self.db(replies_flush)(list(self.gens), texts, beating)
+            )
             try:
                 stops = await asyncio.shield(self.writing)
             except asyncio.CancelledError:

@@ -2,8 +2,8 @@
 
 The reader takes the tokens in (the only per-token work); the publisher sends what arrived at
 most every PUBLISH_INTERVAL; the process's flusher (flusher.py) writes it, with every other
-reply's, at most every GENERATION_FLUSH_INTERVAL;
-the heartbeat keeps the liveness key; the listener and the silence watch end the reply.
+reply's, at most every GENERATION_FLUSH_INTERVAL, and keeps their liveness keys;
+the listener and the silence watch end the reply.
 Whichever of reader, stop and silence finishes first decides the final status.
 """
 
@@ -20,10 +20,8 @@ from conversations.engine.blocks import frame_html
 from conversations.engine.db import engine_db
 from conversations.engine.flusher import flusher_for
 from conversations.engine.state import (
-    HEARTBEAT_INTERVAL,
     STOPPED_REASON,
     Generation,
-    mark_alive,
     running,
 )
 from conversations.engine.store import (
@@ -90,11 +88,10 @@ async def _stream(gen: Generation, db) -> Outcome:
     stopped = asyncio.create_task(gen.stop.wait())
     silence = asyncio.create_task(_watch_silence(gen))
     publisher = asyncio.create_task(_publish(gen, arrived, ended))
-    # The process's one writer of partial text; it sets gen.stop if the reply must stop.
+    # The process's one writer of partial text and liveness keys; it sets gen.stop if the
+    # reply must stop.
     flusher = flusher_for(db)
     flusher.add(gen)
-    # It ends on `ended`, never cancelled: a write under way always completes.
-    heartbeat = asyncio.create_task(_beat(gen, db, ended))
     try:
         await asyncio.wait(
             {reader, stopped, silence, publisher}, return_when=asyncio.FIRST_COMPLETED
@@ -119,7 +116,6 @@ async def _stream(gen: Generation, db) -> Outcome:
         await asyncio.gather(reader, stopped, silence, publisher, return_exceptions=True)
         await stream.aclose()
         await flusher.discard(gen)
-        await asyncio.gather(heartbeat, return_exceptions=True)
 
 
 async def _read(stream, gen: Generation, arrived: asyncio.Event) -> Outcome:
@@ -185,15 +181,6 @@ async def _send_frame(gen: Generation) -> None:
             html=html,
         ),
     )
-
-
-async def _beat(gen: Generation, db, ended: asyncio.Event) -> None:
-    """Refresh the reply's liveness key every HEARTBEAT_INTERVAL."""
-    while not await _pause(ended, HEARTBEAT_INTERVAL):
-        try:
-            await db(mark_alive)(gen.message_id)
-        except Exception as exc:  # noqa: BLE001 - a missed beat is retried at the next one
-            logger.warning("Could not refresh the heartbeat of %s: %s", gen.public_id, exc)
 
 
 async def _pause(ended: asyncio.Event, seconds: float) -> bool:

@@ -65,6 +65,12 @@ def mark_alive(message_id: int) -> None:
     cache.set(alive_key(message_id), os.getpid(), timeout=heartbeat_ttl())
 
 
+def mark_alive_many(message_ids: list[int]) -> None:
+    """Refresh the liveness keys of replies generating here, in one cache call."""
+    pid = os.getpid()
+    cache.set_many({alive_key(pk): pid for pk in message_ids}, timeout=heartbeat_ttl())
+
+
 def runs_here(message_id: int) -> bool:
     """Return True if an engine of this process is generating the reply."""
     return message_id in running

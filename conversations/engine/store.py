@@ -12,7 +12,13 @@ from django.utils import timezone
 
 from conversations.counters import conversation_counters_update
 from conversations.engine.context import build_context, continue_context
-from conversations.engine.state import Generation, alive_key, is_running, stop_key
+from conversations.engine.state import (
+    Generation,
+    alive_key,
+    is_running,
+    mark_alive_many,
+    stop_key,
+)
 from conversations.llm import Usage, estimate_tokens
 from conversations.models import Conversation, Message
 from conversations.rendering import RENDER_VERSION, message_html
@@ -63,14 +69,20 @@ def reply_prepare(message_id: int) -> Generation | None:
     return gen
 
 
-def replies_flush(message_ids: list[int], texts: dict[int, str]) -> dict[int, str]:
+def replies_flush(
+    message_ids: list[int], texts: dict[int, str], beat: bool = False
+) -> dict[int, str]:
     """Write streaming replies' new partial text in one UPDATE; return those that must stop.
 
     `message_ids` are the replies streaming in this process, `texts` the new text of those
-    that have some. A reply must stop when a process whose event never reached this one set
-    its stop flag (the value, if text, is the status line), or when its row was ended
-    meanwhile (Stop with no engine in sight, the sweeper): the map gives the reason or "".
+    that have some; with `beat`, every one's liveness key is refreshed too (one cache call,
+    before the write, so a failed write does not make a live engine look dead). A reply
+    must stop when a process whose event never reached this one set its stop flag (the
+    value, if text, is the status line), or when its row was ended meanwhile (Stop with no
+    engine in sight, the sweeper): the map gives the reason or "".
     """
+    if beat:
+        mark_alive_many(message_ids)
     flags = cache.get_many([stop_key(pk) for pk in message_ids])
     stops = {}
     for pk in message_ids:

@@ -245,3 +245,51 @@ def test_stop_after_the_end_changes_nothing(conversation, fake_openai):
     message_stop(message=reply)
     reply.refresh_from_db()
     assert reply.status == Message.Status.COMPLETED
+
+
+async def test_liveness_keys_outlive_their_ttl_refreshed_together_by_the_flusher(
+    owner, fake_openai, fast_engine, monkeypatch
+):
+    from django.core.cache import cache
+
+    from conversations.engine import state, store
+
+    # Beats every 0.2 s, keys that lapse after 1 s: the replies stream for about 2.4 s.
+    monkeypatch.setattr("conversations.engine.flusher.HEARTBEAT_INTERVAL", 0.2)
+    monkeypatch.setattr(state, "HEARTBEAT_INTERVAL", 0.2)
+    fast_engine.GENERATION_HEARTBEAT_TTL = 1
+    beats: list[list[int]] = []
+
+    def counted(message_ids):
+        beats.append(sorted(message_ids))
+        state.mark_alive_many(message_ids)
+
+    monkeypatch.setattr(store, "mark_alive_many", counted)
+    fake_openai.tokens = [f" w{i}" for i in range(60)]
+    fake_openai.token_delay = 0.04
+    replies = []
+    for n in range(3):
+        conversation = await database_sync_to_async(ConversationFactory)(owner=owner)
+        result = await database_sync_to_async(message_send)(
+            conversation=conversation, content=f"Answer {n}"
+        )
+        replies.append(result.assistant_message)
+    ids = sorted(reply.pk for reply in replies)
+    for _ in range(100):
+        if len(state.running) == 3:
+            break
+        await asyncio.sleep(0.02)
+    checks = 0
+    while len(state.running) == 3:
+        assert all(cache.get(state.alive_key(pk)) is not None for pk in ids)
+        checks += 1
+        await asyncio.sleep(0.1)
+    await engine.wait_for_running()
+    assert checks >= 15  # past the keys' 1 s lifetime, more than once over
+    # One cache call a beat for every reply streaming here, not one per reply.
+    assert ids in beats
+    assert len(beats) < checks
+    for reply in replies:
+        await database_sync_to_async(reply.refresh_from_db)()
+        assert reply.status == Message.Status.COMPLETED
+        assert cache.get(state.alive_key(reply.pk)) is None

@@ -227,7 +227,7 @@ async def test_lost_frame_is_resynced_on_redis(
     # The layer production runs with Redis (chatbot/settings.py): pub/sub.
     settings.CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "BACKEND": "core.layers.RedisPubSubChannelLayer",
             "CONFIG": {"hosts": [REDIS_TEST_URL], "prefix": f"test-stream-{os.getpid()}"},
         }
     }
