@@ -11,9 +11,10 @@ subscribe); each sender still returns once its event has reached Redis, as befor
 
 And an event for sockets of this process is handed to them at once, not after its round trip
 through Redis: under load every hop between tasks waits a whole turn of a busy event loop,
-and a frame's way out and back through Redis was two to three of the seven hops from a
-token's arrival to its socket. It is still published, marked with its sender, for the other
-processes; the sender's own subscription skips it when it comes back.
+and a frame's way out and back through Redis was two to three of the eight or so hops from
+a token's arrival to its socket (bench/README.md, Streams). It is still published, marked
+with its sender, for the other processes; the sender's own subscription skips it when it
+comes back.
 """
 
 import asyncio

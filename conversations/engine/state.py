@@ -62,11 +62,11 @@ def heartbeat_ttl() -> float:
 
 def mark_alive(message_id: int) -> None:
     """Tell every process an engine of this one is generating the reply."""
-    cache.set(alive_key(message_id), os.getpid(), timeout=heartbeat_ttl())
+    mark_alive_many([message_id])
 
 
 def mark_alive_many(message_ids: list[int]) -> None:
-    """Refresh the liveness keys of replies generating here, in one cache call."""
+    """Tell every process an engine of this one is generating these replies (one cache call)."""
     pid = os.getpid()
     cache.set_many({alive_key(pk): pid for pk in message_ids}, timeout=heartbeat_ttl())
 
