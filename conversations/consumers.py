@@ -209,7 +209,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     def _schedule_send(self):
         if self.sender is None or self.sender.done():
-            self.sender = asyncio.create_task(self._send_pending())
+            # Started eagerly: the send runs now, in this turn of the loop, and the task only
+            # lives on if the send waits (frames that arrive meanwhile merge into `pending`).
+            # Under load every hop to another task waits a whole turn of a busy loop.
+            self.sender = asyncio.Task(
+                self._send_pending(), loop=asyncio.get_running_loop(), eager_start=True
+            )
 
     async def _resync(self, public_id: str):
         self.seqs[public_id] = None
