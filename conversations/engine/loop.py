@@ -1,9 +1,9 @@
 """One reply's run: small tasks, each with one job, around the provider's stream.
 
-The reader takes the tokens in (the only per-token work); the publisher sends what arrived at
-most every PUBLISH_INTERVAL; the process's flusher (flusher.py) writes it, with every other
-reply's, at most every GENERATION_FLUSH_INTERVAL, and keeps their liveness keys;
-the listener and the silence watch end the reply.
+The reader takes the tokens in (the only per-token work); the publisher sends what arrived,
+frames starting at most every PUBLISH_INTERVAL; the process's flusher (flusher.py) writes it,
+with every other reply's, at most every GENERATION_FLUSH_INTERVAL, and keeps their liveness
+keys; the listener and the silence watch end the reply.
 Whichever of reader, stop and silence finishes first decides the final status.
 """
 
@@ -82,12 +82,11 @@ async def _stream(gen: Generation, db) -> Outcome:
     """Run the reply's tasks until one decides how it ends; return (final status, reason)."""
     stream = get_provider(gen.model).stream(gen.context)
     arrived = asyncio.Event()
-    ended = asyncio.Event()
     gen.last_token = time.monotonic()
     reader = asyncio.create_task(_read(stream, gen, arrived))
     stopped = asyncio.create_task(gen.stop.wait())
     silence = asyncio.create_task(_watch_silence(gen))
-    publisher = asyncio.create_task(_publish(gen, arrived, ended))
+    publisher = asyncio.create_task(_publish(gen, arrived))
     # The process's one writer of partial text and liveness keys; it sets gen.stop if the
     # reply must stop.
     flusher = flusher_for(db)
@@ -112,7 +111,6 @@ async def _stream(gen: Generation, db) -> Outcome:
         # Cancelling the reader closes the upstream response: a stopped reply stops costing.
         for task in (reader, stopped, silence, publisher):
             task.cancel()
-        ended.set()
         await asyncio.gather(reader, stopped, silence, publisher, return_exceptions=True)
         await stream.aclose()
         await flusher.discard(gen)
@@ -142,14 +140,21 @@ async def _watch_silence(gen: Generation) -> Outcome:
     return Message.Status.INCOMPLETE, f"No reply from the model for {timeout:g} seconds."
 
 
-async def _publish(gen: Generation, arrived: asyncio.Event, ended: asyncio.Event) -> None:
-    """Send what changed to the conversation's group, at most every PUBLISH_INTERVAL."""
+async def _publish(gen: Generation, arrived: asyncio.Event) -> None:
+    """Send what changed to the conversation's group, a frame at most every PUBLISH_INTERVAL.
+
+    The interval runs from when a frame starts, not from when the layer has taken it: a
+    publish waits for its Redis round trip, and under load that wait added to the interval
+    made frames (and what they show) late. A send that takes longer than the interval holds
+    the next frame back, so a loop that is behind sends fewer frames of more tokens each.
+    """
     while True:
         await arrived.wait()
         arrived.clear()
+        began = time.monotonic()
         await _send_frame(gen)
-        if await _pause(ended, PUBLISH_INTERVAL):
-            return
+        if (wait := began + PUBLISH_INTERVAL - time.monotonic()) > 0:
+            await asyncio.sleep(wait)
 
 
 async def _send_frame(gen: Generation) -> None:
@@ -181,14 +186,6 @@ async def _send_frame(gen: Generation) -> None:
             html=html,
         ),
     )
-
-
-async def _pause(ended: asyncio.Event, seconds: float) -> bool:
-    """Sleep for `seconds` unless the reply ends first; return True if it ended."""
-    if seconds > 0 and not ended.is_set():
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(ended.wait(), seconds)
-    return ended.is_set()
 
 
 async def _listen_for_stop(gen: Generation) -> None:

@@ -1,9 +1,12 @@
 """The frame protocol: blocks appended once, the tail replaced, the final frame a page render,
 no query on the stream path, and a lost frame resynced (in memory and on Redis)."""
 
+import asyncio
 import html
+import itertools
 import os
 import re
+import statistics
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -234,3 +237,35 @@ async def test_lost_frame_is_resynced_on_redis(
     await resync_after_lost_frame(
         owner, conversation, fake_openai, monkeypatch, "RedisPubSubChannelLayer"
     )
+
+
+@pytest.mark.django_db(transaction=False)
+@pytest.mark.parametrize("send_takes", [0.03, 0.09])
+async def test_frames_are_paced_from_when_they_start_and_never_overlap(monkeypatch, send_takes):
+    """The interval runs from a frame's start: a publish's wait for the layer (its Redis
+    round trip) does not add to it, and a send slower than the interval holds the next one
+    back (one in flight at a time) instead of piling frames up."""
+    interval = 0.06
+    monkeypatch.setattr(loop, "PUBLISH_INTERVAL", interval)
+    starts, in_flight, most_in_flight = [], 0, 0
+
+    async def send_frame(gen):
+        nonlocal in_flight, most_in_flight
+        starts.append(asyncio.get_running_loop().time())
+        in_flight += 1
+        most_in_flight = max(most_in_flight, in_flight)
+        await asyncio.sleep(send_takes)
+        in_flight -= 1
+
+    monkeypatch.setattr(loop, "_send_frame", send_frame)
+    arrived = asyncio.Event()
+    publisher = asyncio.create_task(loop._publish(None, arrived))
+    for _ in range(150):  # a token every 5 ms for 0.75 s
+        arrived.set()
+        await asyncio.sleep(0.005)
+    publisher.cancel()
+    gaps = sorted(b - a for a, b in itertools.pairwise(starts))
+    assert most_in_flight == 1
+    assert gaps[0] >= max(interval, send_takes) - 0.005
+    # The old pacing (the interval after the send was done) gives interval + send_takes.
+    assert statistics.median(gaps) < max(interval, send_takes) + min(interval, send_takes) / 2
