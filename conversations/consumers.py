@@ -21,7 +21,7 @@ from django.utils.html import escape
 
 from accounts.selectors import session_signs_in
 from conversations.engine import CSRF_FIELD, messages_created_render
-from conversations.engine.blocks import frame_html
+from conversations.engine.blocks import frame_html, tail_frame
 from conversations.models import Conversation, Message
 from conversations.selectors import (
     conversation_get_for_user,
@@ -66,6 +66,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.pending: dict[str, dict] = {}
         self.finished: set[str] = set()
         self.tails_sent: set[str] = set()
+        # Short names of replies in this socket's tail frames (blocks.tail_frame).
+        self.aliases: dict[str, int] = {}
         self.sender: asyncio.Task | None = None
         if not user.is_authenticated:
             await self.close()
@@ -228,9 +230,25 @@ class ChatConsumer(AsyncWebsocketConsumer):
         while self.pending and not self.ended:
             public_id, frame = self.pending.popitem()
             self.tails_sent.add(public_id)
-            # Rendered by the engine once for every socket; a merged or resync frame here.
-            html = frame.pop("html") or frame_html(public_id, **frame)
+            html = frame.pop("html")
+            if not frame["append"] and not frame["replace"]:
+                html = tail_frame(
+                    self._alias(public_id),
+                    seq=frame["seq"],
+                    keep=frame["keep"],
+                    delta=frame["delta"],
+                )
+            elif not html:
+                # Rendered by the engine once for every socket; a merged or resync frame here.
+                html = frame_html(public_id, **frame)
             await self.send(text_data=html)
+
+    def _alias(self, public_id: str) -> str:
+        """Return the reply's name in this socket's tail frames; its first use defines it."""
+        if public_id in self.aliases:
+            return str(self.aliases[public_id])
+        alias = self.aliases[public_id] = len(self.aliases) + 1
+        return f"{public_id}={alias}"
 
     async def generation_done(self, event):
         public_id = event["message_id"]

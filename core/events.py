@@ -87,8 +87,10 @@ def sidebar_changed(
 #   {"type": "generation.delta", "message_id": public id, "seq": n, "append_html": closed
 #    blocks to append, "tail_html": the open tail's HTML, "tail_keep" UTF-16 units of the
 #    previous tail kept and "tail_delta" added (the same tail, cheaper), "reset": drop the
-#    blocks first}
-#       at most every ~50 ms while a reply streams, rendered once by the engine
+#    blocks first, "html": the frame as HTML when it closes blocks or resets, else "" (each
+#    socket writes that tail frame itself with its alias of the reply, blocks.tail_frame)}
+#       at most every GENERATION_PUBLISH_INTERVAL while a reply streams, rendered once by
+#       the engine
 #   {"type": "generation.done", "message_id": public id, "status": final status,
 #    "html": the canonical message partial, rendered once, CSRF_PLACEHOLDER for the token}
 #   {"type": "conversation.status", "status": active|locked|closed, "reason": text}

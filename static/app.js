@@ -343,6 +343,39 @@
   // The raw HTML of each streaming reply's tail, as the server sent it (deltas apply to it).
   const tails = new WeakMap();
 
+  // Whether a frame numbered `next` may apply to a reply's article, and the tail it then
+  // shows: keep that many UTF-16 units of the last tail, add the delta.
+  function nextTail(article, next, keep, delta) {
+    if (isFinal(article) || next < Number(article.dataset.seq || 0)) return null;
+    article.dataset.seq = String(next);
+    const tail = (keep ? (tails.get(article) || "").slice(0, keep) : "") + delta;
+    tails.set(article, tail);
+    return tail;
+  }
+
+  // A frame that closes no block comes as text, not HTML: "@tail <name> <seq> <keep>", a
+  // newline, then the delta (conversations/engine/blocks.py tail_frame). htmx never sees
+  // it. The name is the socket's short alias of the reply, defined by its first use as
+  // "<public id>=<alias>" (a reconnected socket defines its aliases again).
+  const aliases = new WeakMap();
+  document.addEventListener("htmx:wsBeforeMessage", (event) => {
+    const text = event.detail.message;
+    if (typeof text !== "string" || !text.startsWith("@tail ")) return;
+    event.preventDefault();
+    const socket = event.detail.socketWrapper || document;
+    if (!aliases.has(socket)) aliases.set(socket, new Map());
+    const names = aliases.get(socket);
+    const newline = text.indexOf("\n");
+    const [, name, seq, keep] = text.slice(0, newline).split(" ");
+    const [id, alias] = name.split("=");
+    if (alias) names.set(alias, id);
+    const target = document.getElementById(`message-${alias ? id : names.get(id)}-tail`);
+    const article = target && target.closest("article.message");
+    if (!article) return;
+    const tail = nextTail(article, Number(seq), Number(keep), text.slice(newline + 1));
+    if (tail !== null) target.innerHTML = tail;
+  });
+
   document.addEventListener("htmx:oobBeforeSwap", (event) => {
     // New messages come from the send response and the websocket: the second copy is dropped.
     // A new branch replaces the message it branches from and everything after it.
@@ -378,14 +411,11 @@
     } else if (kind !== "tail") {
       article.dataset.seq = String(next);
     } else {
-      // A frame that closes no block is its tail alone: it records the frame shown too.
-      article.dataset.seq = String(next);
-      // The tail comes as text: keep that many UTF-16 units of the last one, add the delta.
-      const keep = Number(wrapper.getAttribute("data-keep") || 0);
-      const tail = (keep ? (tails.get(article) || "").slice(0, keep) : "") +
-        (wrapper.getAttribute("data-delta") || "");
-      tails.set(article, tail);
-      wrapper.innerHTML = tail;
+      // The tail of a frame that also closed blocks: it comes as text too.
+      const tail = nextTail(article, next, Number(wrapper.getAttribute("data-keep") || 0),
+        wrapper.getAttribute("data-delta") || "");
+      if (tail === null) event.detail.shouldSwap = false;
+      else wrapper.innerHTML = tail;
     }
   });
 

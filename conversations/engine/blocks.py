@@ -228,27 +228,28 @@ class BlockRenderer:
         return "".join(html)
 
 
+def tail_frame(name: str, *, seq: int, keep: int, delta: str) -> str:
+    """Return a frame that closes no block: "@tail <name> <seq> <keep>", a newline, the delta.
+
+    Text, not HTML (app.js applies it before htmx sees it): an out-of-band element around
+    the few bytes a frame adds was five to twenty times their size. `name` is the socket's
+    short alias of the reply, defined by its first use ("<public id>=<alias>"); `delta` is
+    the renderer's sanitized HTML, added after `keep` UTF-16 units of the tail last shown.
+    """
+    return f"@tail {name} {seq:d} {keep:d}\n{delta}"
+
+
 def frame_html(
     public_id: str, *, seq: int, append: str, replace: bool, keep: int, delta: str
 ) -> str:
-    """Return a streamed frame's HTML: closed blocks appended (or all replaced), the tail.
+    """Return a frame that closes blocks: them appended (or all replaced), then the tail.
 
     `append` is the renderer's sanitized HTML. The tail travels as text: keep `data-keep`
     UTF-16 units of the tail last shown and add `data-delta` (app.js); `data-seq` lets the
-    page drop a frame older than what it shows. A frame that closes no block is the tail
-    alone. Built with format_html, which escapes every value: a template render cost more
-    than the rest of a frame, and the engine builds one per frame of every streaming reply.
+    page drop a frame older than what it shows. Built with format_html, which escapes every
+    value: a template render cost more than the rest of a frame, and the engine builds one
+    per frame that closes blocks.
     """
-    tail = format_html(
-        '<div data-frame="tail" data-seq="{}" data-keep="{}" data-delta="{}" '
-        'hx-swap-oob="innerHTML:#message-{}-tail"></div>',
-        seq,
-        keep,
-        delta,
-        public_id,
-    )
-    if not append and not replace:
-        return tail
     kind, swap = ("replace", "innerHTML") if replace else ("append", "beforeend")
     blocks = format_html(
         '<div id="message-{}" data-status="in_progress" data-frame="{}" data-seq="{}" '
@@ -259,5 +260,13 @@ def frame_html(
         swap,
         public_id,
         rendered(append),
+    )
+    tail = format_html(
+        '<div data-frame="tail" data-seq="{}" data-keep="{}" data-delta="{}" '
+        'hx-swap-oob="innerHTML:#message-{}-tail"></div>',
+        seq,
+        keep,
+        delta,
+        public_id,
     )
     return blocks + tail

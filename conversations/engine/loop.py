@@ -167,14 +167,18 @@ async def _send_frame(gen: Generation) -> None:
         return
     frame = gen.renderer.feed(text)
     start = len(published) if text.startswith(published) else 0
-    html = frame_html(
-        gen.public_id,
-        seq=frame.seq,
-        append=frame.append_html,
-        replace=frame.reset,
-        keep=frame.tail_keep,
-        delta=frame.tail_delta,
-    )
+    # A frame that closes blocks is rendered here once for every socket; one that does not
+    # is a line of text each socket writes with its own alias of the reply.
+    html = ""
+    if frame.append_html or frame.reset:
+        html = frame_html(
+            gen.public_id,
+            seq=frame.seq,
+            append=frame.append_html,
+            replace=frame.reset,
+            keep=frame.tail_keep,
+            delta=frame.tail_delta,
+        )
     gen.published = text
     await get_channel_layer().group_send(
         events.conversation_group(gen.conversation_public_id),

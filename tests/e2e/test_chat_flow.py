@@ -62,6 +62,12 @@ def test_reply_streams_in_then_the_chat_is_listed_under_today(signed_in_page):
         ".textContent.length > n",
         arg=first,
     )
+    # The open tail is shown too (its frames are text that app.js applies, not htmx).
+    page.wait_for_function(
+        "() => { const tail = document.querySelector("
+        "'article.message-assistant[data-status=in_progress] .stream-tail');"
+        " return tail && tail.textContent.trim().length > 0; }"
+    )
     wait_for_reply(page)
     assert len(reply.locator(".message-body").text_content()) > first
     expect(page.get_by_role("button", name="Send")).to_be_visible()

@@ -10,6 +10,7 @@ from conversations.models import Message
 from conversations.services import message_send
 from core import events
 from tests.engine.conftest import frames_until, open_socket, session_cookie, wait_final
+from tests.engine.test_stream_frames import frame_parts, frame_reply_ids
 from tests.factories import ConversationFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -60,8 +61,20 @@ async def test_reply_streams_in_coalesced_frames_and_ends_with_final_frame(
     assert "beforeend:#message-list" in created
     # Frames are coalesced: far fewer than one per token, each the same partial.
     assert 1 <= len(streamed) < len(fake_openai.tokens) / 2
-    assert all(f"message-{reply.public_id}" in f for f in streamed)
-    assert "word59" in streamed[-1] and 'data-status="completed"' in streamed[-1]
+    *partial, final = streamed
+    assert set(frame_reply_ids(partial)) == {reply.public_id}
+    # Frames that close no block are text, each a few bytes around what it adds.
+    tails = [f for f in partial if frame_parts(f)["kind"] == "tail"]
+    assert tails and all(
+        len(f.encode()) < len(frame_parts(f)["delta"].encode()) + 80 for f in tails
+    )
+    # The first names the reply and defines the socket's alias for it; the others use it.
+    names = [(frame_parts(f)["name"], frame_parts(f)["alias"]) for f in tails]
+    assert names[0] == (reply.public_id, "1")
+    assert set(names[1:]) == {("1", None)}
+    assert all(len(f.encode()) < len(frame_parts(f)["delta"].encode()) + 20 for f in tails[1:])
+    assert f"message-{reply.public_id}" in final
+    assert "word59" in final and 'data-status="completed"' in final
     await sync_to_async(reply.refresh_from_db)()
     assert reply.status == Message.Status.COMPLETED
     assert reply.content == fake_openai.reply

@@ -168,6 +168,21 @@ def watch(host: str, conversation: str, session_id: str):
     )
 
 
+def frames_of(frames: list[str], reply_id: str) -> list[str]:
+    """Return one reply's frames: HTML naming it, and tail frames under the socket's alias."""
+    names, found = {reply_id}, []
+    for frame in frames:
+        if frame.startswith("@tail "):
+            name = frame.split(" ", 2)[1]
+            if name.startswith(f"{reply_id}="):
+                names.add(name.split("=")[1])
+            if name.split("=")[0] in names:
+                found.append(frame)
+        elif f"message-{reply_id}" in frame:
+            found.append(frame)
+    return found
+
+
 async def send_and_see_it_stream(socket, post, host: str, conversation: str):
     """Send "Hello A" through host; return the socket's frames once 5 chunks arrived, and the
     reply's id."""
@@ -245,7 +260,7 @@ def test_stream_started_on_one_process_reaches_and_is_stopped_through_another(
     # The stream really was cut short, and B's client saw it grow live.
     assert 0 < len(stored["content"]) < len(fake_openai.reply)
     assert fake_openai.reply.startswith(stored["content"])
-    live = [f for f in frames if f"message-{reply_id}" in f]
+    live = frames_of(frames, reply_id)
     assert len(live) >= 3
     assert "Hello A" in frames[0] or any("Hello A" in f for f in frames)
 
@@ -357,7 +372,7 @@ def test_production_layout_streams_a_send_made_on_gunicorn_and_stops_it_there(
     # The reply (4 s of tokens) was cut short: the send did not run it in the worker.
     assert 0 < len(stored["content"]) < len(fake_openai.reply)
     print(f"send, stream and stop through the layout: {elapsed:.2f} s")
-    assert len([f for f in frames if f"message-{reply_id}" in f]) >= 3
+    assert len(frames_of(frames, reply_id)) >= 3
 
 
 def test_run_engine_finishes_running_replies_on_sigterm(shared_env, production_layout, fake_openai):

@@ -34,19 +34,49 @@ FRAME_RE = re.compile(
 )
 
 
+# A frame that closes no block: a line of text, the reply named by the socket's alias (its
+# first use defines it: "<public id>=<alias>"), then the delta with no HTML around it.
+TAIL_FRAME_RE = re.compile(
+    r"@tail (?P<id>[\w-]+?)(?:=(?P<alias>\d+))? (?P<seq>\d+) (?P<keep>\d+)\n(?P<delta>.*)$",
+    re.DOTALL,
+)
+
+
 def frame_parts(frame: str) -> dict:
-    """Return a frame's kind ("append", "replace" or "tail"), seq and appended blocks."""
+    """Return a frame's kind ("append", "replace" or "tail"), seq, blocks and tail delta."""
+    if match := TAIL_FRAME_RE.match(frame):
+        return {
+            "kind": "tail",
+            "name": match["id"],
+            "alias": match["alias"],
+            "seq": int(match["seq"]),
+            "blocks": "",
+            "keep": int(match["keep"]),
+            "delta": match["delta"],
+        }
     match = FRAME_RE.match(frame)
-    assert match, frame
-    if match["kind"]:
-        assert match["seq"] == match["tail_seq"] and match["id"] == match["tail_id"], frame
+    assert match and match["kind"], frame  # an HTML frame always closes blocks
+    assert match["seq"] == match["tail_seq"] and match["id"] == match["tail_id"], frame
     return {
-        "kind": match["kind"] or "tail",
+        "kind": match["kind"],
+        "name": match["id"],
+        "alias": None,
         "seq": int(match["tail_seq"]),
-        "blocks": match["blocks"] or "",
+        "blocks": match["blocks"],
         "keep": int(match["keep"]),
-        "delta": match["delta"],
+        "delta": html.unescape(match["delta"]),
     }
+
+
+def frame_reply_ids(frames: list[str]) -> list[str]:
+    """Return the public id of the reply each frame of one socket is for (aliases resolved)."""
+    aliases, ids = {}, []
+    for frame in frames:
+        part = frame_parts(frame)
+        if part["alias"]:
+            aliases[part["alias"]] = part["name"]
+        ids.append(aliases.get(part["name"], part["name"]))
+    return ids
 
 
 CSRF_VALUE_RE = re.compile(r'(name="csrfmiddlewaretoken" value=")[^"]*"')
@@ -77,7 +107,7 @@ def apply(frames: list[str]) -> tuple[str, str, list[int]]:
         blocks = part["blocks"] if part["kind"] == "replace" else blocks + part["blocks"]
         # As app.js does: keep UTF-16 units of the last tail, add the delta.
         kept = tail.encode("utf-16-le")[: 2 * part["keep"]].decode("utf-16-le")
-        tail = kept + html.unescape(part["delta"])
+        tail = kept + part["delta"]
     return blocks, tail, seqs
 
 
