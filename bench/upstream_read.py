@@ -5,21 +5,28 @@ writes a token every --token-delay seconds; this process runs --streams replies 
 `OpenAIProvider.stream` (the openai SDK, its aiohttp transport, the `data:` lines parsed
 with json.loads) and divides its CPU time by the tokens read, for --rounds rounds.
 
+With --bare, each round also reads the same replies with nothing but asyncio's streams (one
+HTTP/1.1 POST on a socket of its own, the `data:` lines split by the StreamReader and parsed
+with json.loads), the two taking turns: the floor of reading a token in this process, which
+no choice of client goes below. See bench/README.md, "What a token costs" (2026-12-04).
+
 Measured 2026-12-02: reading bytes and splitting lines directly instead of the SDK's
 `iter_lines` (text decoding and two more generator layers) saved 1-15 % across three runs
 (medians 64.8 against 66.0 µs per token over eight rounds): within the noise, not kept.
 
-    .venv/bin/python bench/upstream_read.py --streams 100 --tokens 100 --rounds 3
+    .venv/bin/python bench/upstream_read.py --streams 100 --tokens 100 --rounds 3 --bare
 """
 
 import argparse
 import asyncio
+import json
 import multiprocessing
 import os
 import statistics
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
@@ -49,6 +56,36 @@ async def one_round(streams: int) -> int:
     return sum(await asyncio.gather(*(reply() for _ in range(streams))))
 
 
+async def bare_round(streams: int, base_url: str) -> int:
+    """Read `streams` replies at once with asyncio's streams alone; return the tokens read."""
+    url = urlsplit(base_url)
+    body = json.dumps(
+        {"model": "bench-model", "messages": [{"role": "user", "content": "x"}], "stream": True}
+    ).encode()
+    request = (
+        f"POST {url.path.rstrip('/')}/chat/completions HTTP/1.1\r\nHost: {url.netloc}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+        "Connection: close\r\n\r\n"
+    ).encode() + body
+
+    async def reply() -> int:
+        reader, writer = await asyncio.open_connection(url.hostname, url.port)
+        writer.write(request)
+        count = 0
+        async for line in reader:
+            if not line.startswith(b"data:"):
+                continue
+            data = line[5:].strip()
+            if data == b"[DONE]":
+                break
+            for choice in json.loads(data).get("choices") or ():
+                count += bool((choice.get("delta") or {}).get("content"))
+        writer.close()
+        return count
+
+    return sum(await asyncio.gather(*(reply() for _ in range(streams))))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--streams", type=int, default=100)
@@ -58,14 +95,18 @@ def main() -> None:
         "--token-delay", type=float, default=0.02, help="Seconds between tokens (0.02), "
         "so each token arrives in a read of its own, as a model's do."
     )  # fmt: skip
+    parser.add_argument(
+        "--bare", action="store_true", help="Also read with asyncio's streams alone, in turns."
+    )
     args = parser.parse_args()
     context = multiprocessing.get_context("spawn")
     parent, child = context.Pipe()
     upstream = context.Process(target=serve, args=(args.tokens, args.token_delay, child))
     upstream.start()
+    base_url = parent.recv()
     os.environ |= {
         "DJANGO_SETTINGS_MODULE": "chatbot.settings",
-        "OPENAI_BASE_URL": parent.recv(),
+        "OPENAI_BASE_URL": base_url,
         "OPENAI_API_KEY": "sk-bench",
         "CHAT_MODELS": "bench-model",
     }
@@ -74,15 +115,20 @@ def main() -> None:
     django.setup()
     from conversations.llm.openai import close_client
 
-    figures: list[float] = []
+    kinds = {"the provider (openai SDK)": one_round}
+    if args.bare:
+        kinds["asyncio's streams alone"] = lambda streams: bare_round(streams, base_url)
+    figures: dict[str, list[float]] = {kind: [] for kind in kinds}
 
     async def run() -> None:
-        await one_round(2)  # connections, imports
+        for read in kinds.values():  # connections, imports
+            await read(2)
         for _ in range(args.rounds):
-            started = time.process_time()
-            tokens = await one_round(args.streams)
-            assert tokens == args.streams * args.tokens, tokens
-            figures.append((time.process_time() - started) / tokens * 1e6)
+            for kind, read in kinds.items():
+                started = time.process_time()
+                tokens = await read(args.streams)
+                assert tokens == args.streams * args.tokens, (kind, tokens)
+                figures[kind].append((time.process_time() - started) / tokens * 1e6)
         await close_client()
 
     try:
@@ -94,8 +140,9 @@ def main() -> None:
         f"{args.streams} streams x {args.tokens} tokens, one every {args.token_delay * 1000:g} "
         "ms; CPU of the reading process:\n"
     )
-    rounds = ", ".join(f"{v:.1f}" for v in figures)
-    print(f"µs per token, each round: {rounds}; median {statistics.median(figures):.1f}")
+    for kind, values in figures.items():
+        rounds = ", ".join(f"{v:.1f}" for v in values)
+        print(f"{kind}: µs per token, each round: {rounds}; median {statistics.median(values):.1f}")
 
 
 if __name__ == "__main__":
