@@ -38,7 +38,7 @@ def test_a_completed_reply_is_409_and_a_locked_conversation_403(api, owner):
     assert response.json()["error"]["code"] == "conversation_not_open"
 
 
-def test_continue_counts_against_the_generation_limit(api, owner, settings):
+def test_continue_counts_against_the_generation_limit(api, owner, settings, one_rate_window):
     settings.GENERATION_RATE = settings.API_KEY_GENERATION_RATE = "1/min"
     first, second = ended_reply(owner), ended_reply(owner)
     assert api.post(f"/api/messages/{first.public_id}/continue/").status_code == 202

@@ -68,7 +68,7 @@ def test_outsider_gets_404_and_changes_nothing(outsider_api, world):
     assert Message.objects.get(pk=reply.pk).feedback_rating == ""
 
 
-def test_feedback_counts_as_a_write(api, world, settings):
+def test_feedback_counts_as_a_write(api, world, settings, one_rate_window):
     settings.API_WRITE_RATE = "1/min"
     assert api.request("put", url(world["reply"]), {"rating": "up"}).status_code == 200
     assert api.request("put", url(world["reply"]), {"rating": "down"}).status_code == 429

@@ -14,6 +14,8 @@ from accounts import throttling
 from tests.api.conftest import JsonClient, make_key
 from tests.factories import ConversationFactory
 
+pytestmark = pytest.mark.usefixtures("one_rate_window")
+
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
 

@@ -3,6 +3,7 @@
 from playwright.sync_api import expect
 
 from tests.browser import both_sizes
+from tests.conftest import wait_for_a_fresh_rate_window
 from tests.e2e.test_chat_flow import REPLY, send
 
 
@@ -29,6 +30,8 @@ def test_a_send_over_the_limit_is_refused_in_place_keeping_the_text(
     console_problems.allow(r"status of 429", r"Error Code 429 from /")
     page = signed_in_page
     page.set_viewport_size(size)
+    # One minute's allowance is spent, then the next send must meet the refusal.
+    wait_for_a_fresh_rate_window(30)
     send(page, "The one reply this test sends")
     assert spend_generation_limit(page) <= 20
 

@@ -1,9 +1,13 @@
 """The browser's sends count against the same generation limit as the API."""
 
+import pytest
+
 from conversations.models import Conversation, Message
 from sharing.models import ShareLink
 from tests.factories import ConversationFactory
 from tests.ui.conftest import HTMX
+
+pytestmark = pytest.mark.usefixtures("one_rate_window")
 
 
 def test_fourth_browser_send_is_refused_with_the_text_kept(owner_client, owner, settings):

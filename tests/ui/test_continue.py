@@ -90,7 +90,9 @@ def test_a_locked_conversation_refuses(owner_client, conversation, stopped):
     assert stopped.status == Message.Status.STOPPED
 
 
-def test_continue_counts_against_the_generation_limit(owner_client, owner, settings):
+def test_continue_counts_against_the_generation_limit(
+    owner_client, owner, settings, one_rate_window
+):
     settings.GENERATION_RATE = "1/min"
     replies = []
     for _ in range(2):

@@ -224,7 +224,7 @@ def test_sdk_raises_permission_denied_for_a_locked_conversation(sdk):
         sdk.conversations.items.delete(item_id, conversation_id=conversation.id)
 
 
-def test_sdk_raises_rate_limit_error_past_the_write_rate(sdk, settings):
+def test_sdk_raises_rate_limit_error_past_the_write_rate(sdk, settings, one_rate_window):
     settings.API_WRITE_RATE = "3/min"
     created = [sdk.conversations.create() for _ in range(3)]
     with pytest.raises(openai.RateLimitError) as error:
