@@ -2,8 +2,9 @@
 
 DRF's SimpleRateThrottle reads a history list, appends and writes it back, so a burst of
 concurrent requests can all read the same history and all pass. Here each request is one
-atomic `incr` on a per-window counter (Redis INCR; a lock in LocMemCache), so exactly
-`limit` requests pass in a window however many arrive at once.
+atomic `incr` on a per-window counter (Redis INCR, one round trip: core.cache.count_in_window;
+a lock in LocMemCache), so exactly `limit` requests pass in a window however many arrive
+at once.
 """
 
 import contextlib
@@ -15,6 +16,8 @@ from django.conf import settings
 from django.core.cache import caches
 from django.core.exceptions import ImproperlyConfigured
 from rest_framework.throttling import BaseThrottle
+
+from core.cache import count_in_window
 
 DURATIONS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60,
              "h": 3600, "hour": 3600, "d": 86400, "day": 86400}  # fmt: skip
@@ -48,14 +51,7 @@ def _count(bucket: str, rate: str | None) -> tuple[str | None, float | None]:
     now = time.time()
     window = int(now // duration)
     key = f"throttle:{bucket}:{duration}:{window}"
-    cache = _cache()
-    # add() creates the counter only if missing (SET NX), incr() bumps it atomically.
-    cache.add(key, 0, timeout=duration + 1)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # The counter expired between add and incr: this is a new window.
-        cache.add(key, 0, timeout=duration + 1)
-        count = cache.incr(key)
+    count = count_in_window(_cache(), key, duration + 1)
     if count > limit:
         return key, max((window + 1) * duration - now, 0.001)
     return key, None

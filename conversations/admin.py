@@ -571,7 +571,6 @@ class MessageAdmin(admin.ModelAdmin):
     list_select_related = ["conversation"]
     list_filter = ["role", "status", FeedbackFilter]
     # Exact matches only: a substring search over millions of messages is a full scan.
-    # Exact matches only: a substring search over millions of messages is a full scan.
     # get_search_results() picks the one indexed column the term can be.
     search_fields = ["=public_id", "=conversation__public_id", "=call_id"]
     search_help_text = "An exact msg_ id, conv_ id or call id."

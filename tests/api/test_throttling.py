@@ -138,6 +138,31 @@ def test_concurrent_hits_pass_exactly_the_limit(backend, request, settings):
     assert sum(wait is None for wait in results) == 10
 
 
+def test_a_redis_count_is_one_transaction_that_sets_its_expiry(redis_throttle_cache):
+    import redis
+    from django.core.cache import caches
+
+    from core.cache import count_in_window
+
+    server = redis.Redis.from_url(REDIS_URL)
+
+    def calls():
+        stats = server.info("commandstats")
+        return {name: stats.get(f"cmdstat_{name}", {}).get("calls", 0)
+                for name in ("exists", "multi", "exec", "incrby")}  # fmt: skip
+
+    cache = caches["throttle"]
+    before = calls()
+    assert [count_in_window(cache, "window", 61) for _ in range(3)] == [1, 2, 3]
+    after = calls()
+    # Each count: MULTI, SET NX EX, INCRBY, EXEC, sent together; never add(), EXISTS, INCRBY.
+    assert {name: after[name] - before[name] for name in after} == {
+        "exists": 0, "multi": 3, "exec": 3, "incrby": 3
+    }  # fmt: skip
+    assert 0 < server.ttl(cache.make_and_validate_key("window")) <= 61
+    assert cache.get("window") == 3
+
+
 def test_a_concurrent_http_burst_passes_exactly_the_limit(
     redis_throttle_cache, live_server, transactional_db, owner
 ):
