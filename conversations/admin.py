@@ -158,13 +158,9 @@ class BoundedPaginator(Paginator):
         ids come from the same filters and order (the sort's columns alone), then the
         page's rows are read and ordered again: one query, as before.
         """
-        number = self.validate_number(number)
-        bottom = (number - 1) * self.per_page
-        top = bottom + self.per_page
-        if top + self.orphans >= self.count:
-            top = self.count
-        shown = self.object_list.values("pk")[bottom:top]
-        return self._get_page(self.object_list.filter(pk__in=shown), number, self)
+        page = super().page(number)
+        page.object_list = self.object_list.filter(pk__in=page.object_list.values("pk"))
+        return page
 
 
 class CappedCountPaginator(BoundedPaginator):

@@ -50,7 +50,9 @@ class _Unplanned(Exception):
 
 def _field_display(field, empty, avoid_link):
     """Return value -> what display_for_field(value, field, empty, avoid_link) returns."""
-    if field.name != "password" and getattr(field, "flatchoices", None):
+    if field.name == "password":  # Django may show it as a hash: its own way.
+        return lambda value: display_for_field(value, field, empty, avoid_link=avoid_link)
+    if getattr(field, "flatchoices", None):
         choices = dict(field.flatchoices)
 
         def choice(value):
@@ -60,7 +62,7 @@ def _field_display(field, empty, avoid_link):
                 return display_for_field(value, field, empty, avoid_link=avoid_link)
 
         return choice
-    if field.name != "password" and not field.choices:
+    if not field.choices:
         empties = field.empty_values
         if isinstance(field, models.DateTimeField):
             return lambda value: (
