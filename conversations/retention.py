@@ -18,6 +18,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from conversations.models import Conversation, Message
+from core import sqlite
 
 BATCH_SIZE = 1000
 # The apps whose tables db_maintenance looks after on PostgreSQL, plus the user table.
@@ -233,7 +234,10 @@ def database_maintain(*, dry_run: bool = False, using: str = DEFAULT_DB_ALIAS) -
     started = time.perf_counter()
     with connection.cursor() as cursor:
         if connection.vendor == "sqlite":
-            statements = ["PRAGMA optimize", "VACUUM", "ANALYZE"]
+            # Full-text indexes merged to one segment each, before VACUUM gives back the
+            # pages the old segments held.
+            statements = [*sqlite.merge_fulltext_statements(connection)]
+            statements += ["PRAGMA optimize", "VACUUM", "ANALYZE"]
             measure = _sqlite_measure
         elif connection.vendor == "postgresql":
             tables = _app_tables()

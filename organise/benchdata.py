@@ -451,11 +451,15 @@ def bench_data_generate(
 
 
 def _after_load() -> None:
-    """Move id sequences past the loaded rows and refresh the planner's statistics."""
+    """Move id sequences past the loaded rows, merge the full-text indexes, refresh statistics."""
     with connection.cursor() as cursor:
         for sql in connection.ops.sequence_reset_sql(no_style(), [Conversation, Message]):
             cursor.execute(sql)
-    # SQLite: the statistics its planner needs (connection_created does the same later).
+    # SQLite: the full-text indexes in one segment each, as db_maintenance leaves them, and
+    # the statistics its planner needs (connection_created does the same later).
+    with connection.cursor() as cursor:
+        for statement in sqlite.merge_fulltext_statements(connection):
+            cursor.execute(statement)
     sqlite.optimize(connection, analyze=True)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":

@@ -4,6 +4,7 @@ from io import StringIO
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
+from django.db import connection
 from django.db.models import Count
 from django.utils import timezone
 
@@ -12,6 +13,7 @@ from conversations.engine.context import build_context
 from conversations.llm import estimate_tokens
 from conversations.models import Conversation, Message
 from conversations.rendering import RENDER_VERSION, message_html
+from core import sqlite
 from tests.factories import ConversationFactory, MessageFactory
 
 # Deferred foreign keys (current_message, parent) are only checked at a real COMMIT.
@@ -164,3 +166,12 @@ def test_messages_carry_the_html_the_app_would_store():
     for message in Message.objects.all():
         assert message.render_version == RENDER_VERSION
         assert message.content_html == message_html(message.content)
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="FTS5 segments are SQLite's")
+def test_the_generated_full_text_index_is_one_segment_as_db_maintenance_leaves_it():
+    generate("--users", "2", "--conversations", "6", "--messages", "5", "--seed", "1")
+    generate("--users", "3", "--conversations", "6", "--messages", "5", "--seed", "2")
+
+    assert sqlite.fulltext_segments(connection, "conversations_message_fts") == 1
+    assert sqlite.fulltext_segments(connection, "conversations_conversation_fts") == 1

@@ -10,6 +10,8 @@ from django.utils import timezone
 from accounts.models import ApiKey, hash_key
 from conversations import retention
 from conversations.models import Conversation, Message
+from core import sqlite
+from organise.search import conversation_search
 from projects.models import Project
 from sharing.models import ShareLink
 from tests.factories import ProjectFactory, UserFactory
@@ -298,6 +300,43 @@ def test_db_maintenance_gives_freed_space_back(owner):
         assert summary.startswith("Ran ")
         assert "statements on postgresql" in summary
         assert summary.endswith(" after.")
+
+
+def _segments() -> dict[str, int]:
+    return {
+        table: sqlite.fulltext_segments(connection, table)
+        for table in ("conversations_message_fts", "conversations_conversation_fts")
+    }
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="FTS5 segments are SQLite's")
+@pytest.mark.django_db(transaction=True)
+def test_db_maintenance_merges_each_full_text_index_into_one_segment(owner):
+    # Each committed write adds a segment to the FTS5 index; three stay unmerged (FTS5
+    # merges four of a level at a time).
+    for index in range(3):
+        conversation = make_conversation(owner=owner, title=f"segment{index}", messages=0)
+        Message.objects.bulk_create(
+            Message(conversation=conversation, role="user", content=f"walrus number {index}")
+            for _ in range(5)
+        )
+    before = _segments()
+    assert (
+        before["conversations_message_fts"] >= 3 and before["conversations_conversation_fts"] >= 3
+    )
+
+    run("db_maintenance")
+
+    assert _segments() == {"conversations_message_fts": 1, "conversations_conversation_fts": 1}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM conversations_message_fts "
+            "WHERE conversations_message_fts MATCH 'walrus'"
+        )
+        assert cursor.fetchone()[0] == 15
+    assert [r.conversation.title for r in conversation_search(user=owner, query="segment1")] == [
+        "segment1"
+    ]
 
 
 @pytest.mark.django_db(transaction=True)
