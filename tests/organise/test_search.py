@@ -321,7 +321,9 @@ def test_a_phrase_takes_the_pair_index(owner):
         cursor.execute("SELECT conversations_search_pairs(to_tsvector('english', %s))", [
             "open the file and write a test"
         ])  # fmt: skip
-        assert sorted(cursor.fetchone()[0]) == ["file write", "open file", "write test"]
+        # Stop words between two words are kept as their distance, as the phrase's tsquery
+        # keeps it ('open' <2> 'file'): "open file" is only ever the pair of neighbours.
+        assert sorted(cursor.fetchone()[0]) == ["file <2> write", "open <2> file", "write <2> test"]
         # The search's own expression is the index's (a tiny table plans a scan otherwise).
         cursor.execute("SET LOCAL enable_seqscan = off")
         cursor.execute(
@@ -331,6 +333,49 @@ def test_a_phrase_takes_the_pair_index(owner):
         )
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "msg_owner_pairs_idx" in plan
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's pair index")
+@pytest.mark.parametrize(
+    ("phrase", "texts"),
+    [
+        ("open file", ["open file now"]),
+        ("open the file", ["open the file and write a test"]),
+        ("write test", []),  # "write the test", "write a test": the words stand two apart
+        ("search index", ["search index search index rebuilt"]),
+    ],
+)
+def test_a_phrases_pair_hits_are_the_rows_whose_words_stand_as_its_do(owner, phrase, texts):
+    """Every candidate the pair index gives holds the phrase: none fails its recheck."""
+    _phrase_world(owner)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT content FROM conversations_message WHERE search_owner_id = %s AND "
+            "conversations_search_pairs(search_vector) @> conversations_phrase_pairs(%s)",
+            [owner.pk, [phrase]],
+        )
+        assert sorted(row[0] for row in cursor.fetchall()) == texts
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's pair index")
+def test_the_pair_gap_migration_reverses_to_plain_pairs_and_back(db):
+    import importlib
+
+    migration = importlib.import_module("conversations.migrations.0010_phrase_pair_gaps")
+
+    def pairs():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT conversations_search_pairs(to_tsvector('english', 'open the file'))"
+            )
+            return cursor.fetchone()[0]
+
+    with connection.schema_editor() as editor:
+        migration.backward(None, editor)
+    assert pairs() == ["open file"]
+    with connection.schema_editor() as editor:
+        migration.forward(None, editor)
+    assert pairs() == ["open <2> file"]
 
 
 def test_required_phrases_are_the_positive_ones_of_an_and_query():
