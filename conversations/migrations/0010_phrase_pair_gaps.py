@@ -11,13 +11,17 @@ rows whose words stand as the phrase's do. The index is rebuilt (the function is
 expression).
 """
 
+import importlib
+
 from django.db import migrations
 
-PAIRS_FUNCTION = """
+GAPS_FUNCTION = """
     CREATE OR REPLACE FUNCTION conversations_search_pairs(vector tsvector) RETURNS text[]
     LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT AS $$
-        SELECT coalesce(array_agg(DISTINCT pair), '{{}}') FROM (
-            SELECT {pair} AS pair FROM (
+        SELECT coalesce(array_agg(DISTINCT pair), '{}') FROM (
+            SELECT lexeme || CASE WHEN next_position - position = 1 THEN ' '
+                ELSE ' <' || (next_position - position) || '> ' END || next_lexeme AS pair
+            FROM (
                 SELECT lexeme, position,
                     lead(lexeme) OVER w AS next_lexeme, lead(position) OVER w AS next_position
                 FROM unnest(vector) AS u(lexeme, positions, weights), unnest(positions) AS position
@@ -26,25 +30,26 @@ PAIRS_FUNCTION = """
         ) pairs
     $$
 """
-WITH_GAPS = (
-    "lexeme || CASE WHEN next_position - position = 1 THEN ' ' "
-    "ELSE ' <' || (next_position - position) || '> ' END || next_lexeme"
+# Backward restores migration 0007's own function, as 0007 wrote it.
+PLAIN_FUNCTION = (
+    importlib.import_module("conversations.migrations.0007_phrase_pairs")
+    .POSTGRES_FORWARD[0]
+    .replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1)
 )
-WITHOUT_GAPS = "lexeme || ' ' || next_lexeme"  # migration 0007's pairs
 
 
-def _rebuild(schema_editor, pair: str) -> None:
+def _rebuild(schema_editor, function: str) -> None:
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(PAIRS_FUNCTION.format(pair=pair))
+        schema_editor.execute(function)
         schema_editor.execute("REINDEX INDEX msg_owner_pairs_idx")
 
 
 def forward(apps, schema_editor):
-    _rebuild(schema_editor, WITH_GAPS)
+    _rebuild(schema_editor, GAPS_FUNCTION)
 
 
 def backward(apps, schema_editor):
-    _rebuild(schema_editor, WITHOUT_GAPS)
+    _rebuild(schema_editor, PLAIN_FUNCTION)
 
 
 class Migration(migrations.Migration):
