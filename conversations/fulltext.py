@@ -54,6 +54,50 @@ def required_phrases(text: str) -> list[str]:
     return [phrase for negate, phrase in _PHRASE_RE.findall(text) if not negate and phrase]
 
 
+# The SQLite indexes' tokenizer (migrations 0002, 0006, 0009, 0011).
+SQLITE_TOKENIZER = "porter unicode61 remove_diacritics 2"
+# The query's stage: the phrases tokenized as the index tokenizes a message (migration 0011),
+# in the connection's temp schema, so a search writes nothing to the database file. Made on
+# a connection's first phrase search (230 µs; a statement each later, 38 µs in all).
+_SQLITE_QUERY_STAGE = [
+    "CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_stage "
+    f"USING fts5(body, content='', tokenize='{SQLITE_TOKENIZER}')",
+    "CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_stage_tokens "
+    "USING fts5vocab(temp, search_stage, instance)",
+]
+# Each token with the next, as migration 0011's triggers pair a message's.
+_SQLITE_PAIRS = """
+SELECT DISTINCT pair FROM (
+    SELECT term || 'x' || lead(term) OVER (PARTITION BY doc ORDER BY offset) AS pair
+    FROM temp.search_stage_tokens
+) WHERE pair IS NOT NULL ORDER BY pair
+"""
+
+
+def sqlite_pairs(cursor, text: str) -> str:
+    """Return the FTS5 term that narrows `text` to rows holding its phrases' pairs, or "".
+
+    Migration 0011 indexes each message's neighbouring stems as one token, in the column
+    `search_pairs`; every row holding a phrase holds its pairs. Four statements for a query
+    with a phrase of two words or more (make the stage if missing, twice; stage the
+    phrases; read their pairs), none otherwise.
+    """
+    phrases = required_phrases(text)
+    if not phrases:
+        return ""
+    for statement in _SQLITE_QUERY_STAGE:
+        cursor.execute(statement)
+    rows = ", (NULL, %s, %s)" * len(phrases)
+    cursor.execute(
+        "INSERT INTO temp.search_stage(search_stage, rowid, body) "
+        f"VALUES ('delete-all', NULL, NULL){rows}",
+        [value for doc, phrase in enumerate(phrases, 1) for value in (doc, phrase)],
+    )
+    cursor.execute(_SQLITE_PAIRS)
+    pairs = [f'"{pair}"' for (pair,) in cursor.fetchall()]
+    return f"search_pairs : ({' '.join(pairs)})" if pairs else ""
+
+
 @dataclass(frozen=True)
 class PairHits:
     """Where a PostgreSQL message search takes its rows from, and in what order.
@@ -143,7 +187,7 @@ SELECT id FROM (
 
 
 def conversation_ids_matching(*, query: str, limit: int) -> list[int]:
-    """Return the ids of conversations of any owner matching `query` (one query; two for a phrase).
+    """Return the ids of conversations of any owner matching `query` (and a phrase's pairs).
 
     The conversations of the newest `limit` matching messages and of the newest `limit`
     matching titles: at most 2 * `limit` ids, in no order. A query of nothing searchable
@@ -155,8 +199,12 @@ def conversation_ids_matching(*, query: str, limit: int) -> list[int]:
         if not match:
             return []
         sql = _SQLITE_SQL
-        # Qualified: both indexes hold an owner id beside the text (migrations 0006, 0009).
-        args = [f"content : ({match})", limit, f"title : ({match})", limit]
+        # Qualified: both indexes hold an owner id beside the text (migrations 0006, 0009),
+        # and the message index a phrase's pairs (0011).
+        with connection.cursor() as cursor:
+            pairs = sqlite_pairs(cursor, query)
+        words = f"{pairs} AND content : ({match})" if pairs else f"content : ({match})"
+        args = [words, limit, f"title : ({match})", limit]
     elif vendor == "postgresql":
         if not re.search(r"\w", query):
             return []

@@ -47,10 +47,10 @@ def optimize(connection, *, analyze: bool = False) -> None:
 
 
 def fulltext_tables(cursor) -> list[str]:
-    """Return the names of the database's FTS5 tables."""
+    """Return the names of the database's FTS5 tables (not their fts5vocab views)."""
     cursor.execute(
         "SELECT name FROM sqlite_master WHERE type = 'table' "
-        "AND sql LIKE 'CREATE VIRTUAL TABLE % USING fts5%' ORDER BY name"
+        "AND sql LIKE 'CREATE VIRTUAL TABLE % USING fts5(%' ORDER BY name"
     )
     return [name for (name,) in cursor.fetchall()]
 

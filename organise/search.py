@@ -13,7 +13,7 @@ from datetime import datetime
 
 from django.db import connection
 
-from conversations.fulltext import fts5_query, pair_hits
+from conversations.fulltext import fts5_query, pair_hits, sqlite_pairs
 from conversations.models import Conversation
 
 # Private-use characters mark highlights inside the database's snippet; stripped from input.
@@ -326,6 +326,9 @@ def _search_sqlite(user, text, filters, limit):
     # The user's words never match an owner column: each names the column it searches.
     words, title_words = f"content : ({match})", f"title : ({match})"
     with connection.cursor() as cursor:
+        # A phrase's candidates: the rows holding its word pairs (migration 0011).
+        if pairs := sqlite_pairs(cursor, text):
+            words = f"{pairs} AND {words}"
         if _owner_is_broad(cursor, owner):
             messages, titles = words, title_words
         else:
@@ -355,7 +358,9 @@ def conversation_search(
     """Return the user's conversations best matching the query, each with its best message.
 
     Queries: PostgreSQL 2 (ranked hits with snippets, conversations); SQLite 3 (who wrote
-    the newest messages, ranked hits with their highlighted texts, conversations).
+    the newest messages, ranked hits with their highlighted texts, conversations). A query
+    with a phrase of two words or more adds its pairs' look-up: 1 on PostgreSQL, 4 on SQLite
+    (conversations.fulltext).
     """
     text = _clean(query)
     if not text or not getattr(user, "is_authenticated", False):

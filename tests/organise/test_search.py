@@ -1,3 +1,4 @@
+import importlib
 from datetime import timedelta
 
 import pytest
@@ -202,10 +203,36 @@ def test_candidates_read_the_owner_column_of_the_word_index(owner):
     assert conditions and "search_owner_id" in conditions[0], "\n".join(plan)
 
 
+PAIRS_MIGRATION = "conversations.migrations.0011_sqlite_phrase_pairs"
+
+
 def _fts_consistent(cursor) -> None:
-    """FTS5's own check of an external-content index against its table (raises if not)."""
-    for table in ("conversations_message_fts", "conversations_conversation_fts"):
-        cursor.execute(f"INSERT INTO {table}({table}, rank) VALUES ('integrity-check', 1)")
+    """The indexes hold exactly what their tables do (raises or fails if not).
+
+    Titles: FTS5's own check of an external-content index against its table. Messages: the
+    pairs are the index's alone (migration 0011), so FTS5 checks its structure, and every
+    token at every place must be what a fresh fill of the messages indexes.
+    """
+    table = "conversations_conversation_fts"
+    cursor.execute(f"INSERT INTO {table}({table}, rank) VALUES ('integrity-check', 1)")
+    table = "conversations_message_fts"
+    cursor.execute(f"INSERT INTO {table}({table}) VALUES ('integrity-check')")
+    tokenizer = importlib.import_module(PAIRS_MIGRATION).TOKENIZER
+    cursor.execute(
+        "CREATE VIRTUAL TABLE temp.fresh USING fts5(content, search_owner_id, search_pairs, "
+        f"tokenize='{tokenizer}')"
+    )
+    importlib.import_module(PAIRS_MIGRATION).fill(cursor, into="temp.fresh", batch=2)
+    instances = []
+    for schema, index in (("main", table), ("temp", "fresh")):
+        cursor.execute(
+            f"CREATE VIRTUAL TABLE temp.{index}_i USING fts5vocab({schema}, {index}, instance)"
+        )
+        cursor.execute(f"SELECT term, doc, col, offset FROM temp.{index}_i ORDER BY 1, 2, 3, 4")
+        instances.append(cursor.fetchall())
+    for name in ("fresh", f"{table}_i", "fresh_i"):
+        cursor.execute(f"DROP TABLE temp.{name}")
+    assert instances[0] == instances[1]
 
 
 @pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's FTS5 index")
@@ -220,7 +247,11 @@ def test_sqlite_index_holds_each_rows_owner_through_every_write(owner, outsider)
         cursor.execute("SELECT name FROM pragma_table_info('conversations_message')")
         assert "search_owner_id" in {row[0] for row in cursor.fetchall()}
         cursor.execute("SELECT name FROM pragma_table_info('conversations_message_fts')")
-        assert [row[0] for row in cursor.fetchall()] == ["content", "search_owner_id"]
+        assert [row[0] for row in cursor.fetchall()] == [
+            "content",
+            "search_owner_id",
+            "search_pairs",
+        ]
     mine = ConversationFactory(owner=owner, title="Saffron")
     created = MessageFactory(conversation=mine, content="saffron from the market")
     bulk = Message.objects.bulk_create(
@@ -476,3 +507,90 @@ def test_excerpt_keeps_the_stretch_with_most_highlights_and_closes_cut_phrases()
     start_cut = _excerpt(f"{START}a b c{STOP} {START}d{STOP} {START}e{STOP}", size=3)
     assert [s.text for s in segments(start_cut) if s.highlighted] == ["c", "d", "e"]
     assert _excerpt("short text", size=5) == "short text" and _excerpt(None) is None
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's pair column")
+@pytest.mark.parametrize("query", PHRASE_QUERIES)
+def test_sqlite_phrase_pairs_narrow_candidates_without_changing_results(owner, monkeypatch, query):
+    """Migration 0011: a phrase's pair term changes which rows are read, never the results."""
+    from conversations import fulltext
+    from organise import search
+
+    _phrase_world(owner)
+    with_pairs = {r.conversation.pk for r in _search(owner, query)}
+    monkeypatch.setattr(search, "sqlite_pairs", lambda cursor, text: "")
+    assert {r.conversation.pk for r in _search(owner, query)} == with_pairs
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM conversations_message_fts WHERE conversations_message_fts "
+            "MATCH %s",
+            [f"content : ({fts5_query(query)})"],
+        )
+        assert cursor.fetchone()[0] == len(with_pairs)  # one message per conversation
+        monkeypatch.undo()
+        # A phrase of two words or more is narrowed; one word (or none kept) is not.
+        two_words = any(" " in p or "-" in p for p in fulltext.required_phrases(query))
+        assert bool(fulltext.sqlite_pairs(cursor, query)) == two_words
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's pair column")
+def test_sqlite_query_pairs_are_the_index_pairs_of_the_same_words(owner):
+    """The query's stage pairs a phrase as the triggers pair a message: the same tokens."""
+    from conversations.fulltext import sqlite_pairs
+
+    text = "Opening the Files, café writes"
+    message = MessageFactory(conversation=ConversationFactory(owner=owner), content=text)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE VIRTUAL TABLE temp.pairs_i USING fts5vocab(main, conversations_message_fts, "
+            "instance)"
+        )
+        cursor.execute("SELECT term FROM temp.pairs_i WHERE doc = %s AND col = 'search_pairs'", [
+            message.pk
+        ])  # fmt: skip
+        indexed = sorted(row[0] for row in cursor.fetchall())
+        cursor.execute("DROP TABLE temp.pairs_i")
+        term = sqlite_pairs(cursor, f'"{text}"')
+        cursor.execute(
+            "SELECT count(*) FROM conversations_message_fts WHERE conversations_message_fts "
+            "MATCH %s",
+            [term],
+        )
+        assert cursor.fetchone() == (1,)
+        cursor.execute("SELECT count(*) FROM conversations_message_stage_tokens")
+        assert cursor.fetchone() == (0,)  # the triggers leave the stage empty
+    assert len(indexed) == 4  # open the, the file, file cafe, cafe write
+    assert term.startswith("search_pairs : (") and term.count('"') == 8
+    # An edit indexes the new pairs and takes the old ones out; so does a delete.
+    message.content = "nothing alike"
+    message.save(update_fields=["content"])
+    assert _search(owner, '"opening the files"') == []
+    assert _search(owner, '"nothing alike"')
+    with connection.cursor() as cursor:
+        _fts_consistent(cursor)
+    message.delete()
+    assert _search(owner, '"nothing alike"') == []
+    with connection.cursor() as cursor:
+        _fts_consistent(cursor)
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's pair column")
+def test_the_sqlite_pair_migration_reverses_and_refills(owner):
+    class Editor:  # SQLite's schema editor refuses a test's transaction; these are plain SQL
+        connection = connection
+
+        def execute(self, sql):
+            with connection.cursor() as cursor:
+                cursor.execute(sql)
+
+    migration, editor = importlib.import_module(PAIRS_MIGRATION), Editor()
+    _phrase_world(owner)
+    found = {r.conversation.pk for r in _search(owner, '"open file"')}
+    migration.backward(None, editor)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name FROM pragma_table_info('conversations_message_fts')")
+        assert [row[0] for row in cursor.fetchall()] == ["content", "search_owner_id"]
+    migration.forward(None, editor)
+    assert {r.conversation.pk for r in _search(owner, '"open file"')} == found != set()
+    with connection.cursor() as cursor:
+        _fts_consistent(cursor)
