@@ -196,7 +196,7 @@ def test_candidates_read_the_owner_column_of_the_word_index(owner):
         cursor.execute("SET LOCAL enable_seqscan = off")
         cursor.execute("SET LOCAL enable_indexscan = off")  # no walk of the newest rows
         # Rolled back with the test: neither the owner's btree nor the pair index's owner.
-        cursor.execute("DROP INDEX msg_owner_recent_idx, msg_owner_pairs_idx")
+        cursor.execute("DROP INDEX msg_owner_recent_idx, msg_pair_keys_idx")
         cursor.execute("EXPLAIN " + sql.replace("%", "%%"))
         plan = [row[0] for row in cursor.fetchall()]
     conditions = [line for line in plan if "Index Cond" in line and "search_vector @@" in line]
@@ -355,15 +355,58 @@ def test_a_phrase_takes_the_pair_index(owner):
         # Stop words between two words are kept as their distance, as the phrase's tsquery
         # keeps it ('open' <2> 'file'): "open file" is only ever the pair of neighbours.
         assert sorted(cursor.fetchone()[0]) == ["file <2> write", "open <2> file", "write <2> test"]
-        # The search's own expression is the index's (a tiny table plans a scan otherwise).
+        # The search's own expressions are the index's (a tiny table plans a scan otherwise):
+        # a user's phrase by its owner's keys, any owner's (the admin) by the plain pairs.
         cursor.execute("SET LOCAL enable_seqscan = off")
+        plans = []
+        for keys, args in [
+            ("conversations_owner_phrase_pairs(%s::bigint, %s)", [owner.pk, ["open file"]]),
+            ("conversations_phrase_pairs(%s)", [["open file"]]),
+        ]:
+            cursor.execute(
+                "EXPLAIN SELECT id FROM conversations_message WHERE "
+                f"conversations_search_pair_keys(search_owner_id, search_vector) @> {keys}",
+                args,
+            )
+            plans.append("\n".join(row[0] for row in cursor.fetchall()))
+    assert all("msg_pair_keys_idx" in plan for plan in plans), plans
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's pair index")
+def test_a_rows_pair_keys_are_its_pairs_and_its_owners(db):
+    with connection.cursor() as cursor:
         cursor.execute(
-            "EXPLAIN SELECT id FROM conversations_message WHERE "
-            "conversations_search_pairs(search_vector) @> conversations_phrase_pairs(%s)",
-            [["open file"]],
+            "SELECT conversations_search_pair_keys(7, to_tsvector('english', 'open the file')), "
+            "conversations_search_pair_keys(NULL, to_tsvector('english', 'open the file')), "
+            "conversations_owner_phrase_pairs(7, ARRAY['open the file', 'the']), "
+            "conversations_owner_phrase_pairs(7, ARRAY['the'])"
         )
-        plan = "\n".join(row[0] for row in cursor.fetchall())
-    assert "msg_owner_pairs_idx" in plan
+        keys, ownerless, query_keys, no_pairs = cursor.fetchone()
+    assert sorted(keys) == ["7:open <2> file", "open <2> file"]
+    assert ownerless == ["open <2> file"]  # a row without an owner keeps its plain pairs
+    assert query_keys == ["7:open <2> file"] and no_pairs == []
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's pair index")
+def test_a_users_pair_hits_are_their_own_rows_and_the_admins_everyones(owner, outsider):
+    """Migration 0012: a user's phrase reads only their keys; an admin's, every owner's pairs."""
+    from conversations.fulltext import conversation_ids_matching, pair_hits
+
+    mine, theirs = _phrase_world(owner), _phrase_world(outsider)
+
+    def hits(owner_id):
+        pairs = pair_hits('"open file"', owner_id=owner_id)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"WITH {pairs.cte} SELECT m.conversation_id FROM {pairs.source}", pairs.args
+            )
+            return {row[0] for row in cursor.fetchall()}
+
+    # "open file now" holds the phrase; "the file is open" neither the phrase nor its pair.
+    assert hits(owner.pk) == {mine[1]} and hits(outsider.pk) == {theirs[1]}
+    assert hits(None) == {mine[1], theirs[1]}
+    assert set(conversation_ids_matching(query='"open file"', limit=10)) == {mine[1], theirs[1]}
+    assert [r.conversation.pk for r in _search(outsider, '"open file"')] == [theirs[1]]
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's pair index")
@@ -381,18 +424,22 @@ def test_a_phrases_pair_hits_are_the_rows_whose_words_stand_as_its_do(owner, phr
     _phrase_world(owner)
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT content FROM conversations_message WHERE search_owner_id = %s AND "
-            "conversations_search_pairs(search_vector) @> conversations_phrase_pairs(%s)",
+            "SELECT content FROM conversations_message WHERE "
+            "conversations_search_pair_keys(search_owner_id, search_vector) "
+            "@> conversations_owner_phrase_pairs(%s::bigint, %s)",
             [owner.pk, [phrase]],
         )
         assert sorted(row[0] for row in cursor.fetchall()) == texts
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's pair index")
-def test_the_pair_gap_migration_reverses_to_plain_pairs_and_back(db):
+def test_the_pair_migrations_reverse_and_apply_again(owner):
+    """0012 back to 0007's owner-and-pairs index, 0010 back to plain pairs, and forward."""
     import importlib
 
-    migration = importlib.import_module("conversations.migrations.0010_phrase_pair_gaps")
+    gaps = importlib.import_module("conversations.migrations.0010_phrase_pair_gaps")
+    keys = importlib.import_module("conversations.migrations.0012_owner_pair_keys")
+    chats = _phrase_world(owner)
 
     def pairs():
         with connection.cursor() as cursor:
@@ -401,12 +448,26 @@ def test_the_pair_gap_migration_reverses_to_plain_pairs_and_back(db):
             )
             return cursor.fetchone()[0]
 
+    def indexes():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT indexname FROM pg_indexes WHERE tablename = 'conversations_message' "
+                "AND indexname LIKE '%%pair%%'"
+            )
+            return [row[0] for row in cursor.fetchall()]
+
+    with connection.cursor() as cursor:  # the rows' deferred checks, or no CREATE INDEX
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
     with connection.schema_editor() as editor:
-        migration.backward(None, editor)
-    assert pairs() == ["open file"]
-    with connection.schema_editor() as editor:
-        migration.forward(None, editor)
-    assert pairs() == ["open <2> file"]
+        keys.backward(None, editor)
+        assert indexes() == ["msg_owner_pairs_idx"]
+        gaps.backward(None, editor)
+        assert pairs() == ["open file"]
+        gaps.forward(None, editor)
+        assert pairs() == ["open <2> file"]
+        keys.forward(None, editor)
+    assert indexes() == ["msg_pair_keys_idx"]
+    assert [r.conversation.pk for r in _search(owner, '"open the file"')] == [chats[0]]
 
 
 def test_required_phrases_are_the_positive_ones_of_an_and_query():
