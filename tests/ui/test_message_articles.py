@@ -177,3 +177,19 @@ def test_a_share_page_sets_no_csrf_cookie(client, owner, variety):
     assert response.status_code == 200
     assert "csrftoken" not in response.cookies
     assert "csrfmiddlewaretoken" not in response.content.decode()
+
+
+def test_every_icon_an_article_draws_is_defined_once_on_the_page(owner_client, variety):
+    """The actions' icons are drawn from one sprite a page (templates/_icons.html), not copied."""
+    conversation, _ = variety
+    url = reverse("conversation", args=[conversation.public_id])
+    page = owner_client.get(url).content.decode()
+    pane = owner_client.get(url, headers=HTMX).content.decode()
+    drawn = set(re.findall(r'<use href="#(icon-[a-z-]+)"/>', page))
+    assert {"icon-copy", "icon-edit", "icon-regenerate", "icon-good", "icon-continue"} <= drawn
+    for name in drawn:
+        assert page.count(f'<symbol id="{name}"') == 1, name
+    # An HTMX pane lands in a page that has the sprite: it draws the icons, defines none.
+    assert '<use href="#icon-copy"/>' in pane and "<symbol" not in pane
+    articles = re.findall(r"<article.*?</article>", pane, re.S)
+    assert len(articles) >= 4 and not any("<path" in article for article in articles)
