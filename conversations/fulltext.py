@@ -153,7 +153,7 @@ def pair_hits(text: str, *, owner_id: int | None = None) -> PairHits:
     # 0010 and 1,345 since, against 1,000). Each hit's row is read by its id, in a lateral
     # subquery the planner cannot flatten (OFFSET 0): as a plain join it guessed a user's
     # 127 hits of "open file" at 3,641 (a GIN estimate) and hashed them against a bitmap of
-    # every row of the user's holding both words, 4,819 rows on 4,262 pages (38 of 40 ms).
+    # every row of the user's holding both words, 4,819 rows on 4,262 pages (37 of 44 ms).
     source = (
         "(SELECT id FROM pair_hits ORDER BY id DESC) p CROSS JOIN LATERAL "
         "(SELECT * FROM conversations_message WHERE id = p.id OFFSET 0) m"

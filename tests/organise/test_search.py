@@ -3,6 +3,7 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from conversations.fulltext import PairHits
@@ -186,8 +187,6 @@ def test_candidates_read_the_owner_column_of_the_word_index(owner):
     Without the cast the index was read by the words alone, every owner's matches, and
     ANDed with the owner's btree afterwards.
     """
-    from django.test.utils import CaptureQueriesContext
-
     MessageFactory(conversation=ConversationFactory(owner=owner), content="a quokka smiles")
     with CaptureQueriesContext(connection) as queries:
         assert _search(owner, "quokka")
@@ -378,11 +377,9 @@ def test_a_phrases_candidates_are_read_by_their_pair_hits_ids(owner):
 
     At a million messages the planner guessed the owner's pair hits at 3,641 rows (127
     real) and joined them by hash to a bitmap of every row of the user's holding both words
-    (4,819 rows on 4,262 pages: 38 of the search's 40 ms). Planning that join is made
+    (4,819 rows on 4,262 pages: 37 of the search's 44 ms). Planning that join is made
     cheaper here (no nested loops) so the test sees the choice it would make.
     """
-    from django.test.utils import CaptureQueriesContext
-
     _phrase_world(owner)
     with CaptureQueriesContext(connection) as queries:
         _search(owner, '"open file"')
@@ -514,8 +511,6 @@ def test_who_wrote_the_newest_rows_decides_the_owner_term_and_never_the_results(
 
     Both ways give the same results: the candidates' join keeps the owner's rows alone.
     """
-    from django.test.utils import CaptureQueriesContext
-
     monkeypatch.setattr("organise.search.RECENT_SAMPLE", 6)
     mine = ConversationFactory(owner=owner, title="Heron notes")
     MessageFactory(conversation=mine, content="a grey heron fishing")
