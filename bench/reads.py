@@ -17,18 +17,19 @@ Each backend runs in a child process on a fresh database of its own (SQLite
 2. ``readsbig1`` with 100,000 conversations of 10 messages (1,000,000 messages). Then
    everything is timed: the sidebar (JSON, HTMX partial, full page; the 10k- against the
    100k-conversation user), the chat pane and page (10,000- against 10-message thread),
-   search of each kind (100k against 1M own messages; the 100k user in the alone copy and
-   beside the other user's 1M, the two databases searched in turns), and the admin
-   changelists (filtered, searched by id, a deep page).
+   search of each kind (100k against 1M own messages; the 10k-conversation user in the
+   alone copy and beside the other user's 1M), and the admin changelists (filtered,
+   searched by id, a deep page).
 
 Requests go through Django's test client in process (``bench.settings``: DEBUG off, the
 project's middleware), timed without query capture; query counts come from one more
-request under CaptureQueriesContext. The rows a target compares (the sidebar's four, the
-chat's six) take turns request by request, and so do a search of the alone copy and of the
-full database. (Until 2026-12-07 the alone search was timed right after the first phase's
-fill, half an hour before the rest, and a shared machine's drift between the two moments
-weighed on the ratio: bench/README.md, "The alone copy".) Prints one table per backend and
-the ratios against the targets of issue 12.
+request under CaptureQueriesContext. The rows a target compares take turns: the sidebar's
+four and the chat's six request by request; the searches (the 10k-conversation user in the
+alone copy and in the full database, the 100k-conversation user) five calls at a time.
+Until 2026-12-07 the alone search was timed right after the first phase's fill, half an
+hour before the rest, and the 100k user's after the 10k user's, so a shared machine's drift
+between those moments weighed on the ratios (bench/README.md, "The alone copy"). Prints
+one table per backend and the ratios against the targets of issue 12.
 """
 
 import argparse
@@ -179,12 +180,11 @@ def child(args) -> None:
     )
     rows += _sidebar_rows(args.requests, big=big, ten=ten)
     rows += _chat_rows(args.requests)
-    together, alone = _search_beside_alone("readsten1", args.requests)
-    own_big = _search_figures("readsbig1", args.requests)
+    searches = _search_in_turns(args.requests)
     for kind in SEARCHES:
-        rows.append((f"search {kind}: 100k own, alone", *alone[kind]))
-        rows.append((f"search {kind}: 100k own, others' 1M", *together[kind]))
-        rows.append((f"search {kind}: 1M own", *own_big[kind]))
+        rows.append((f"search {kind}: 100k own, alone", *searches["alone"][kind]))
+        rows.append((f"search {kind}: 100k own, others' 1M", *searches["others"][kind]))
+        rows.append((f"search {kind}: 1M own", *searches["big"][kind]))
     rows += _admin_rows(args.requests)
     print("| what | p50 ms | p99 ms | queries | bytes |")
     print("|---|---:|---:|---:|---:|")
@@ -371,46 +371,52 @@ def _chat_rows(requests: int) -> list[tuple]:
     return _get_side_by_side(requests, named)
 
 
-def _search_beside_alone(username: str, requests: int) -> tuple[dict, dict]:
-    """Search figures of the full database and of the alone copy, the two taking turns.
+def _search_in_turns(requests: int) -> dict[str, dict]:
+    """Search figures of the rows a search target compares, the searches taking turns.
 
-    Each query runs on one database, then the other, in rounds of TURN calls after one
-    untimed call (that database's pages and plans warmed as the other's are).
+    The 10k-conversation user in the full database ("others") and in the alone copy
+    ("alone"), and the 100k-conversation user ("big"): each query runs for one, then the
+    next, in rounds of TURN calls after one untimed call (that database's pages and plans
+    warmed as the others' are). So a shared machine's drift weighs on each side of a ratio
+    alike.
     """
     from django.contrib.auth import get_user_model
 
     from organise.search import conversation_search
 
+    sides = {"others": ("default", "readsten1"), "alone": ("alone", "readsten1")}
+    sides["big"] = ("default", "readsbig1")
     users = {}
-    for alias in ("default", "alone"):
+    for name, (alias, username) in sides.items():
         with _database(alias):
-            users[alias] = get_user_model().objects.get(username=username)
-    figures: dict[str, dict] = {"default": {}, "alone": {}}
+            users[name] = get_user_model().objects.get(username=username)
+    figures: dict[str, dict] = {name: {} for name in sides}
     for kind, queries in SEARCHES.items():
-        p50s: dict[str, list] = {"default": [], "alone": []}
-        p99s: dict[str, list] = {"default": [], "alone": []}
+        p50s: dict[str, list] = {name: [] for name in sides}
+        p99s: dict[str, list] = {name: [] for name in sides}
         for query in queries:
-            samples: dict[str, list] = {"default": [], "alone": []}
+            samples: dict[str, list] = {name: [] for name in sides}
             for _ in range(-(-requests // TURN)):
-                for alias, user in users.items():
+                for name, (alias, _username) in sides.items():
                     with _database(alias):
-                        conversation_search(user=user, query=query)
+                        conversation_search(user=users[name], query=query)
                         for _ in range(TURN):
                             started = time.perf_counter()
-                            conversation_search(user=user, query=query)
-                            samples[alias].append((time.perf_counter() - started) * 1000)
-            for alias, taken in samples.items():
-                p50s[alias].append(statistics.median(taken))
-                p99s[alias].append(statistics.quantiles(taken, n=100, method="inclusive")[98])
-        for alias, user in users.items():
+                            conversation_search(user=users[name], query=query)
+                            samples[name].append((time.perf_counter() - started) * 1000)
+            for name, taken in samples.items():
+                p50s[name].append(statistics.median(taken))
+                p99s[name].append(statistics.quantiles(taken, n=100, method="inclusive")[98])
+        for name, (alias, _username) in sides.items():
             with _database(alias):
-                count, _ = _queries(partial(conversation_search, user=user, query=queries[0]))
+                search = partial(conversation_search, user=users[name], query=queries[0])
+                count, _ = _queries(search)
             # The slowest query of the kind is the kind's figure.
-            figures[alias][kind] = (max(p50s[alias]), max(p99s[alias]), count, 0)
-    return figures["default"], figures["alone"]
+            figures[name][kind] = (max(p50s[name]), max(p99s[name]), count, 0)
+    return figures
 
 
-# Calls of one search on one database before the turn passes to the other.
+# Calls of one search on one side before the turn passes to the next.
 TURN = 5
 
 
