@@ -279,8 +279,11 @@ def _time(call, requests: int) -> tuple[float, float]:
         started = time.perf_counter()
         call()
         samples.append((time.perf_counter() - started) * 1000)
-    cuts = statistics.quantiles(samples, n=100, method="inclusive")
-    return statistics.median(samples), cuts[98]
+    return _p50_p99(samples)
+
+
+def _p50_p99(samples: list[float]) -> tuple[float, float]:
+    return statistics.median(samples), statistics.quantiles(samples, n=100, method="inclusive")[98]
 
 
 def _queries(call) -> tuple[int, object]:
@@ -335,11 +338,8 @@ def _get_side_by_side(requests: int, named: list[tuple]) -> list[tuple]:
             samples[name].append((time.perf_counter() - started) * 1000)
     rows = []
     for name, call in calls:
-        cuts = statistics.quantiles(samples[name], n=100, method="inclusive")
         queries, response = _queries(call)
-        rows.append(
-            (name, statistics.median(samples[name]), cuts[98], queries, len(response.content))
-        )
+        rows.append((name, *_p50_p99(samples[name]), queries, len(response.content)))
     return rows
 
 
@@ -371,72 +371,62 @@ def _chat_rows(requests: int) -> list[tuple]:
     return _get_side_by_side(requests, named)
 
 
-def _search_in_turns(requests: int) -> dict[str, dict]:
-    """Search figures of the rows a search target compares, the searches taking turns.
+# The searches a search target compares: name -> (database alias, username).
+SEARCH_SIDES = {
+    "others": ("default", "readsten1"),
+    "alone": ("alone", "readsten1"),
+    "big": ("default", "readsbig1"),
+}
+# Calls of one search on one side before the turn passes to the next.
+TURN = 5
 
-    The 10k-conversation user in the full database ("others") and in the alone copy
-    ("alone"), and the 100k-conversation user ("big"): each query runs for one, then the
-    next, in rounds of TURN calls after one untimed call (that database's pages and plans
+
+def _search_in_turns(requests: int, sides: dict = SEARCH_SIDES) -> dict[str, dict]:
+    """Search figures of each side, {kind: (p50, p99, queries, 0)}, the sides taking turns.
+
+    By default the 10k-conversation user in the full database ("others") and in the alone
+    copy ("alone"), and the 100k-conversation user ("big"): each query runs for one, then
+    the next, in rounds of TURN calls after one untimed call (that database's pages and plans
     warmed as the others' are). So a shared machine's drift weighs on each side of a ratio
-    alike.
+    alike. The slowest query of a kind is the kind's figure.
     """
     from django.contrib.auth import get_user_model
 
     from organise.search import conversation_search
 
-    sides = {"others": ("default", "readsten1"), "alone": ("alone", "readsten1")}
-    sides["big"] = ("default", "readsbig1")
     users = {}
     for name, (alias, username) in sides.items():
         with _database(alias):
             users[name] = get_user_model().objects.get(username=username)
     figures: dict[str, dict] = {name: {} for name in sides}
     for kind, queries in SEARCHES.items():
-        p50s: dict[str, list] = {name: [] for name in sides}
-        p99s: dict[str, list] = {name: [] for name in sides}
+        per_query: dict[str, list] = {name: [] for name in sides}
         for query in queries:
             samples: dict[str, list] = {name: [] for name in sides}
             for _ in range(-(-requests // TURN)):
                 for name, (alias, _username) in sides.items():
                     with _database(alias):
-                        conversation_search(user=users[name], query=query)
+                        search = partial(conversation_search, user=users[name], query=query)
+                        search()
                         for _ in range(TURN):
                             started = time.perf_counter()
-                            conversation_search(user=users[name], query=query)
+                            search()
                             samples[name].append((time.perf_counter() - started) * 1000)
             for name, taken in samples.items():
-                p50s[name].append(statistics.median(taken))
-                p99s[name].append(statistics.quantiles(taken, n=100, method="inclusive")[98])
+                per_query[name].append(_p50_p99(taken))
         for name, (alias, _username) in sides.items():
             with _database(alias):
-                search = partial(conversation_search, user=users[name], query=queries[0])
-                count, _ = _queries(search)
-            # The slowest query of the kind is the kind's figure.
-            figures[name][kind] = (max(p50s[name]), max(p99s[name]), count, 0)
+                count, _ = _queries(
+                    partial(conversation_search, user=users[name], query=queries[0])
+                )
+            p50s, p99s = zip(*per_query[name], strict=True)
+            figures[name][kind] = (max(p50s), max(p99s), count, 0)
     return figures
-
-
-# Calls of one search on one side before the turn passes to the next.
-TURN = 5
 
 
 def _search_figures(username: str, requests: int) -> dict[str, tuple]:
-    from django.contrib.auth import get_user_model
-
-    from organise.search import conversation_search
-
-    user = get_user_model().objects.get(username=username)
-    figures = {}
-    for kind, queries in SEARCHES.items():
-        # The slowest query of the kind is the kind's figure.
-        p50s, p99s = [], []
-        for query in queries:
-            p50, p99 = _time(lambda q=query: conversation_search(user=user, query=q), requests)
-            p50s.append(p50)
-            p99s.append(p99)
-        count, _ = _queries(lambda q=queries[0]: conversation_search(user=user, query=q))
-        figures[kind] = (max(p50s), max(p99s), count, 0)
-    return figures
+    """One user's search figures on the default database (bench.search_existing)."""
+    return _search_in_turns(requests, {"one": ("default", username)})["one"]
 
 
 def _admin_rows(requests: int) -> list[tuple]:
