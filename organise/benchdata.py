@@ -144,15 +144,25 @@ MESSAGE_COLUMNS = (
 
 
 class TextMaker:
-    """Make varied, plausible-looking text from a small vocabulary."""
+    """Make varied, plausible-looking text from a small vocabulary.
 
-    def __init__(self, rng: random.Random, pool_size: int = 4_000):
+    Messages are drawn from a pool of sentences. The pool comes from `pool_rng` when one is
+    given (the rest from `rng`), so runs that share a pool's seed write the same kind of
+    text: a phrase occurs at the same rate in each, and a history ten times the size holds
+    it about ten times as often.
+    """
+
+    def __init__(
+        self, rng: random.Random, pool_size: int = 4_000, pool_rng: random.Random | None = None
+    ):
         self.rng = rng
-        self.sentences = [self._sentence() for _ in range(pool_size)]
+        pool_rng = pool_rng or rng
+        self.sentences = [self._sentence(pool_rng) for _ in range(pool_size)]
 
-    def _sentence(self) -> str:
-        words = self.rng.choices(WORDS, k=self.rng.randint(4, 18))
-        end = self.rng.choices(".?!", weights=(8, 2, 1))[0]
+    @staticmethod
+    def _sentence(rng: random.Random) -> str:
+        words = rng.choices(WORDS, k=rng.randint(4, 18))
+        end = rng.choices(".?!", weights=(8, 2, 1))[0]
         return " ".join(words).capitalize() + end
 
     def title(self) -> str:
@@ -210,12 +220,21 @@ class ContextWindow:
 class RowMaker:
     """Build conversation and message rows with ids taken from two counters."""
 
-    def __init__(self, *, rng: random.Random, now: datetime, messages: MessageRange, model: str):
+    def __init__(
+        self,
+        *,
+        rng: random.Random,
+        now: datetime,
+        messages: MessageRange,
+        model: str,
+        text_seed: int | None = None,
+    ):
         self.rng = rng
         self.now = now
         self.messages = messages
         self.model = model
-        self.text = TextMaker(rng)
+        pool_rng = random.Random(text_seed) if text_seed is not None else None
+        self.text = TextMaker(rng, pool_rng=pool_rng)
         self.next_conversation_id = 1
         self.next_message_id = 1
 
@@ -390,10 +409,14 @@ def bench_data_generate(
     conversations: int,
     messages: MessageRange,
     seed: int | None = None,
+    text_seed: int | None = None,
     prefix: str = "bench",
     progress: bool = True,
 ) -> GenerationResult:
     """Add `conversations` conversations of `messages` messages for each of `users` users.
+
+    `seed` fixes text, lengths and dates; `text_seed`, when given, fixes the pool of
+    sentences the text is drawn from alone, so runs with different seeds can share it.
 
     Run it on a database nobody else is writing to: primary keys are handed out from the
     current maximum, and the sequences are moved past them at the end.
@@ -408,7 +431,13 @@ def bench_data_generate(
             # WAL in the middle of each big transaction; a large one writes a third as much.
             cursor.execute("PRAGMA cache_size = -1000000")
     rng = random.Random(seed)
-    maker = RowMaker(rng=rng, now=timezone.now(), messages=messages, model=settings.CHAT_MODELS[0])
+    maker = RowMaker(
+        rng=rng,
+        now=timezone.now(),
+        messages=messages,
+        model=settings.CHAT_MODELS[0],
+        text_seed=text_seed,
+    )
     user_ids, users_created = bench_users_ensure(count=users, prefix=prefix)
     maker.next_conversation_id = (Conversation.objects.aggregate(m=Max("id"))["m"] or 0) + 1
     maker.next_message_id = (Message.objects.aggregate(m=Max("id"))["m"] or 0) + 1

@@ -1,3 +1,5 @@
+import random
+import re
 from datetime import timedelta
 from io import StringIO
 
@@ -14,6 +16,7 @@ from conversations.llm import estimate_tokens
 from conversations.models import Conversation, Message
 from conversations.rendering import RENDER_VERSION, message_html
 from core import sqlite
+from organise.benchdata import TextMaker
 from tests.factories import ConversationFactory, MessageFactory
 
 # Deferred foreign keys (current_message, parent) are only checked at a real COMMIT.
@@ -175,3 +178,26 @@ def test_the_generated_full_text_index_is_one_segment_as_db_maintenance_leaves_i
 
     assert sqlite.fulltext_segments(connection, "conversations_message_fts") == 1
     assert sqlite.fulltext_segments(connection, "conversations_conversation_fts") == 1
+
+
+def _user_sentences(prefix: str) -> set[str]:
+    contents = Message.objects.filter(
+        conversation__owner__username__startswith=prefix, role=Message.Role.USER
+    ).values_list("content", flat=True)
+    return {sentence for content in contents for sentence in re.split(r"(?<=[.?!]) ", content)}
+
+
+def test_a_text_seed_shares_the_sentence_pool_between_runs_of_different_seeds():
+    common = ["--conversations", "8", "--messages", "6", "--text-seed", "9"]
+    generate("--prefix", "left", "--seed", "1", *common)
+    generate("--prefix", "right", "--seed", "2", *common)
+    generate("--prefix", "own", "--seed", "3", "--conversations", "8", "--messages", "6")
+    pool = set(TextMaker(random.Random(0), pool_rng=random.Random(9)).sentences)
+
+    left, right, own = (_user_sentences(prefix) for prefix in ("left", "right", "own"))
+    assert left and right and own
+    assert left <= pool and right <= pool
+    # The runs differ where their seeds do: which sentences, lengths and dates.
+    assert left != right
+    # Without a text seed, the pool comes from the run's own seed.
+    assert not own & pool

@@ -153,30 +153,34 @@ def test_segments_split_on_markers():
 
 
 def test_search_ranks_only_the_newest_candidate_messages(owner, monkeypatch):
-    monkeypatch.setattr("organise.search.CANDIDATES", 2)
-    conversations = [ConversationFactory(owner=owner, title=f"Zoo {i}") for i in range(3)]
+    monkeypatch.setattr("organise.search.CANDIDATES_PER_RESULT", 1)
+    # The oldest title matches best: only a search that ranks every title finds it.
+    titles = ["Zoo zoo zoo", "Zoo 1", "Zoo 2"]
+    conversations = [ConversationFactory(owner=owner, title=title) for title in titles]
     for conversation in conversations:
         MessageFactory(conversation=conversation, content="a lemur appears")
-    found = {r.conversation.pk for r in _search(owner, "lemur")}
+    # Ten candidates a result by default; one here, so two results rank the newest two.
+    found = {r.conversation.pk for r in _search(owner, "lemur", limit=2)}
     assert found == {conversations[1].pk, conversations[2].pk}
-    titles = {r.conversation.pk for r in _search(owner, "zoo")}
+    assert len(_search(owner, "lemur", limit=3)) == 3
+    found = {r.conversation.pk for r in _search(owner, "zoo", limit=2)}
     if connection.vendor == "sqlite":
         # SQLite scores a title from its highlighted text: the newest titles, as messages.
-        assert titles == {conversations[1].pk, conversations[2].pk}
+        assert found == {conversations[1].pk, conversations[2].pk}
     else:
         # PostgreSQL ranks titles from their stored vectors, every one of them.
-        assert titles == {c.pk for c in conversations}
+        assert found == {conversations[0].pk, conversations[2].pk}
 
 
 def test_a_phrase_ranks_only_its_newest_matches(owner, monkeypatch):
     """A phrase's candidates are its newest matches (PostgreSQL: pair hits newest first)."""
-    monkeypatch.setattr("organise.search.CANDIDATES", 2)
+    monkeypatch.setattr("organise.search.CANDIDATES_PER_RESULT", 1)
     conversations = [ConversationFactory(owner=owner, title=f"Zoo {i}") for i in range(4)]
     for conversation in conversations:
         MessageFactory(conversation=conversation, content="the red panda climbs")
     # Newer still, the words apart: not the phrase, so not a candidate.
     MessageFactory(conversation=conversations[0], content="a panda that is red")
-    found = {r.conversation.pk for r in _search(owner, '"red panda"')}
+    found = {r.conversation.pk for r in _search(owner, '"red panda"', limit=2)}
     assert found == {conversations[2].pk, conversations[3].pk}
 
 

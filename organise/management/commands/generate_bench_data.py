@@ -45,10 +45,19 @@ class Command(BaseCommand):
         parser.add_argument(
             "--seed", type=int, default=None, help="Seed for text, lengths and dates."
         )
+        parser.add_argument(
+            "--text-seed",
+            type=int,
+            default=None,
+            help="Seed for the pool of sentences alone: runs that share it write the same "
+            "kind of text, whatever their --seed.",
+        )
         parser.add_argument("--prefix", default="bench", help="Username prefix (default 'bench').")
         parser.add_argument("--no-progress", action="store_true", help="Hide the progress bar.")
 
-    def handle(self, *args, users, conversations, messages, seed, prefix, no_progress, **options):
+    def handle(
+        self, *args, users, conversations, messages, seed, text_seed, prefix, no_progress, **options
+    ):
         if users < 1:
             raise CommandError("--users must be at least 1.")
         result = bench_data_generate(
@@ -56,6 +65,7 @@ class Command(BaseCommand):
             conversations=conversations,
             messages=messages,
             seed=seed,
+            text_seed=text_seed,
             prefix=prefix,
             progress=not no_progress and options["verbosity"] > 0,
         )
