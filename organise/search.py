@@ -124,10 +124,20 @@ message_hits AS (
     FROM (SELECT * FROM candidates LIMIT %s) candidates CROSS JOIN q
     ORDER BY conversation_id, rank DESC, id DESC
 ),
-title_hits AS (
-    SELECT c.id AS conversation_id, ts_rank(c.search_vector, q.query) AS rank
-    FROM conversations_conversation c CROSS JOIN q
+title_candidates AS MATERIALIZED (
+    -- The user's most recently active matching titles, as many as the messages: ranked
+    -- every one, a common word's 1,492 titles of a 100k-conversation user took 3.3 ms
+    -- against 1.4 for 159 of a 10k one. The sidebar's index walks them for a common word,
+    -- the (owner, vector) GIN index finds a rare one's; planned as the messages are.
+    SELECT c.id, c.search_vector
+    FROM conversations_conversation c
     WHERE c.search_vector @@ websearch_to_tsquery('english', %s) AND c.owner_id = %s {filters}
+    ORDER BY c.updated_at DESC, c.id DESC
+    LIMIT %s
+),
+title_hits AS (
+    SELECT t.id AS conversation_id, ts_rank(t.search_vector, q.query) AS rank
+    FROM (SELECT * FROM title_candidates LIMIT %s) t CROSS JOIN q
 ),
 ranked AS (
     SELECT COALESCE(mh.conversation_id, th.conversation_id) AS conversation_id,
@@ -181,6 +191,8 @@ def _search_postgres(user, text, filters, limit, candidates):
         text,
         user.pk,
         *params,
+        max(candidates, PLANNED_CANDIDATES),
+        candidates,
         TITLE_WEIGHT,
         limit,
         "<>" + START + STOP,

@@ -163,13 +163,11 @@ def test_search_ranks_only_the_newest_candidate_messages(owner, monkeypatch):
     found = {r.conversation.pk for r in _search(owner, "lemur", limit=2)}
     assert found == {conversations[1].pk, conversations[2].pk}
     assert len(_search(owner, "lemur", limit=3)) == 3
+    # Titles too: the newest (SQLite: created; PostgreSQL: active), as many as messages.
     found = {r.conversation.pk for r in _search(owner, "zoo", limit=2)}
-    if connection.vendor == "sqlite":
-        # SQLite scores a title from its highlighted text: the newest titles, as messages.
-        assert found == {conversations[1].pk, conversations[2].pk}
-    else:
-        # PostgreSQL ranks titles from their stored vectors, every one of them.
-        assert found == {conversations[0].pk, conversations[2].pk}
+    assert found == {conversations[1].pk, conversations[2].pk}
+    found = {r.conversation.pk for r in _search(owner, "zoo", limit=3)}
+    assert found == {c.pk for c in conversations}
 
 
 def test_a_phrase_ranks_only_its_newest_matches(owner, monkeypatch):
