@@ -181,19 +181,19 @@ def _search_postgres(user, text, filters, limit, candidates):
         source=pairs.source,
         pair_hits=f"{pairs.cte}," if pairs.cte else "",
     )
+    # Messages and titles alike: planned for at least PLANNED_CANDIDATES, `candidates` read.
+    window = (max(candidates, PLANNED_CANDIDATES), candidates)
     args = [
         text,
         *pairs.args,
         text,
         user.pk,
         *params,
-        max(candidates, PLANNED_CANDIDATES),
-        candidates,
+        *window,
         text,
         user.pk,
         *params,
-        max(candidates, PLANNED_CANDIDATES),
-        candidates,
+        *window,
         TITLE_WEIGHT,
         limit,
         "<>" + START + STOP,
