@@ -7,8 +7,10 @@ with json.loads) and divides its CPU time by the tokens read, for --rounds round
 
 With --bare, each round also reads the same replies with nothing but asyncio's streams (one
 HTTP/1.1 POST on a socket of its own, the `data:` lines split by the StreamReader and parsed
-with json.loads), the two taking turns: the floor of reading a token in this process, which
-no choice of client goes below. See bench/README.md, "What a token costs" (2026-12-04).
+with json.loads), and in an asyncio Protocol's `data_received` (the lines split and parsed
+in the callback: no task woken for a token), all taking turns: the floors of reading a token
+in this process, which no choice of client goes below. See bench/README.md, "What a token
+costs" (2026-12-04) and "The floor of reading a token" (2026-12-07).
 
 Measured 2026-12-02: reading bytes and splitting lines directly instead of the SDK's
 `iter_lines` (text decoding and two more generator layers) saved 1-15 % across three runs
@@ -63,12 +65,7 @@ async def one_round(streams: int) -> int:
 async def bare_round(streams: int, base_url: str) -> int:
     """Read `streams` replies at once with asyncio's streams alone; return the tokens read."""
     url = urlsplit(base_url)
-    body = json.dumps({"model": MODEL, "messages": MESSAGES, "stream": True}).encode()
-    request = (
-        f"POST {url.path.rstrip('/')}/chat/completions HTTP/1.1\r\nHost: {url.netloc}\r\n"
-        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
-        "Connection: close\r\n\r\n"
-    ).encode() + body
+    request = _request(url)
 
     async def reply() -> int:
         reader, writer = await asyncio.open_connection(url.hostname, url.port)
@@ -88,6 +85,52 @@ async def bare_round(streams: int, base_url: str) -> int:
     return sum(await asyncio.gather(*(reply() for _ in range(streams))))
 
 
+async def protocol_round(streams: int, base_url: str) -> int:
+    """Read `streams` replies at once in protocol callbacks: no task wakes for a token."""
+    url = urlsplit(base_url)
+    request = _request(url)
+    loop = asyncio.get_running_loop()
+
+    class Reader(asyncio.Protocol):
+        def __init__(self) -> None:
+            self.buffer, self.count, self.done = b"", 0, loop.create_future()
+
+        def connection_made(self, transport) -> None:
+            transport.write(request)
+
+        def data_received(self, data: bytes) -> None:
+            *lines, self.buffer = (self.buffer + data).split(b"\n")
+            for line in lines:
+                if not line.startswith(b"data:"):
+                    continue
+                data = line[5:].strip()
+                if data == b"[DONE]":
+                    self.done.done() or self.done.set_result(self.count)
+                    return
+                for choice in json.loads(data).get("choices") or ():
+                    self.count += bool((choice.get("delta") or {}).get("content"))
+
+        def connection_lost(self, exc) -> None:
+            self.done.done() or self.done.set_result(self.count)
+
+    async def reply() -> int:
+        transport, reader = await loop.create_connection(Reader, url.hostname, url.port)
+        count = await reader.done
+        transport.close()
+        return count
+
+    return sum(await asyncio.gather(*(reply() for _ in range(streams))))
+
+
+def _request(url) -> bytes:
+    body = json.dumps({"model": MODEL, "messages": MESSAGES, "stream": True}).encode()
+    return (
+        f"POST {url.path.rstrip('/')}/chat/completions HTTP/1.1\r\nHost: {url.netloc}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+        "Connection: close\r\n\r\n"
+    ).encode() + body
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--streams", type=int, default=100)
@@ -98,7 +141,9 @@ def main() -> None:
         "so each token arrives in a read of its own, as a model's do."
     )  # fmt: skip
     parser.add_argument(
-        "--bare", action="store_true", help="Also read with asyncio's streams alone, in turns."
+        "--bare",
+        action="store_true",
+        help="Also read with asyncio's streams alone, and in a protocol's callbacks, in turns.",
     )
     args = parser.parse_args()
     context = multiprocessing.get_context("spawn")
@@ -120,6 +165,7 @@ def main() -> None:
     kinds = {"the provider (openai SDK)": one_round}
     if args.bare:
         kinds["asyncio's streams alone"] = lambda streams: bare_round(streams, base_url)
+        kinds["a protocol's callbacks alone"] = lambda streams: protocol_round(streams, base_url)
     figures: dict[str, list[float]] = {kind: [] for kind in kinds}
 
     async def run() -> None:
