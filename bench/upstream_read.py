@@ -72,13 +72,9 @@ async def bare_round(streams: int, base_url: str) -> int:
         writer.write(request)
         count = 0
         async for line in reader:
-            if not line.startswith(b"data:"):
-                continue
-            data = line[5:].strip()
-            if data == b"[DONE]":
+            if (tokens := _line_tokens(line)) is None:
                 break
-            for choice in json.loads(data).get("choices") or ():
-                count += bool((choice.get("delta") or {}).get("content"))
+            count += tokens
         writer.close()
         return count
 
@@ -101,17 +97,17 @@ async def protocol_round(streams: int, base_url: str) -> int:
         def data_received(self, data: bytes) -> None:
             *lines, self.buffer = (self.buffer + data).split(b"\n")
             for line in lines:
-                if not line.startswith(b"data:"):
-                    continue
-                data = line[5:].strip()
-                if data == b"[DONE]":
-                    self.done.done() or self.done.set_result(self.count)
+                if (tokens := _line_tokens(line)) is None:
+                    self._end()
                     return
-                for choice in json.loads(data).get("choices") or ():
-                    self.count += bool((choice.get("delta") or {}).get("content"))
+                self.count += tokens
 
         def connection_lost(self, exc) -> None:
-            self.done.done() or self.done.set_result(self.count)
+            self._end()  # a short count fails the round
+
+        def _end(self) -> None:
+            if not self.done.done():
+                self.done.set_result(self.count)
 
     async def reply() -> int:
         transport, reader = await loop.create_connection(Reader, url.hostname, url.port)
@@ -120,6 +116,17 @@ async def protocol_round(streams: int, base_url: str) -> int:
         return count
 
     return sum(await asyncio.gather(*(reply() for _ in range(streams))))
+
+
+def _line_tokens(line: bytes) -> int | None:
+    """Return the text deltas one server-sent line carries, None at `[DONE]`."""
+    if not line.startswith(b"data:"):
+        return 0
+    data = line[5:].strip()
+    if data == b"[DONE]":
+        return None
+    choices = json.loads(data).get("choices") or ()
+    return sum(bool((choice.get("delta") or {}).get("content")) for choice in choices)
 
 
 def _request(url) -> bytes:
