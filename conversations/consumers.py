@@ -6,11 +6,13 @@ write goes through the services, every read through the ownership selectors.
 """
 
 import asyncio
-from functools import cache
+from functools import cache, partial
 
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.layers import get_channel_layer
 from django.conf import settings
 from django.contrib.auth.signals import user_logged_out
 from django.dispatch import receiver
@@ -98,6 +100,43 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 # The stored partial now; the engine's whole frame, then live frames, follow.
                 await self.send(text_data=self._render(*current))
                 await self._resync(current[0].public_id)
+
+    async def __call__(self, scope, receive, send):
+        """Channels' consumer loop, with one long-lived task reading each source of events.
+
+        Channels' own loop (`channels.utils.await_many_dispatch`) makes a new task for every
+        event and waits on both sources with `asyncio.wait`; without that, one sidebar change
+        to 2,000 sockets took about 30 % less of the server's CPU and time (bench/README.md,
+        Streams, 2026-12-07). Here the client's messages and the channel layer's events are
+        each read by a loop of their own; the handlers still run one at a time, and a
+        StopConsumer (or an error) from either ends the consumer as before.
+        """
+        self.scope = scope
+        self.base_send = send
+        self.channel_layer = get_channel_layer(self.channel_layer_alias)
+        reads = [receive]
+        if self.channel_layer is not None:
+            self.channel_name = await self.channel_layer.new_channel()
+            reads.append(partial(self.channel_layer.receive, self.channel_name))
+        turn = asyncio.Lock()
+
+        async def relay(read):
+            while True:
+                message = await read()
+                async with turn:
+                    await self.dispatch(message)
+
+        relays = [asyncio.ensure_future(relay(read)) for read in reads]
+        try:
+            done, _ = await asyncio.wait(relays, return_when=asyncio.FIRST_COMPLETED)
+            for relay_task in done:
+                relay_task.result()
+        except StopConsumer:
+            pass
+        finally:
+            for relay_task in relays:
+                relay_task.cancel()
+            await asyncio.gather(*relays, return_exceptions=True)
 
     async def dispatch(self, message):
         """Run the event's handler, without Channels' database clean-up before each one.

@@ -234,3 +234,77 @@ async def test_branch_switch_in_another_tab_refetches_the_thread(
     await communicator.disconnect()
     assert f'hx-get="/c/{conversation.public_id}/"' in frames[-1]
     assert 'hx-select="#message-list"' in frames[-1]
+
+
+# The consumer's loop (ChatConsumer.__call__): one reader per source of events ------------
+
+
+async def test_handlers_run_one_at_a_time_in_the_order_events_came(owner, monkeypatch):
+    import asyncio
+
+    from conversations.consumers import ChatConsumer
+
+    running, seen, release = [0], [], asyncio.Event()
+    most = [0]
+    original = ChatConsumer.sidebar_changed
+
+    async def slow(self, event):
+        running[0] += 1
+        most[0] = max(most[0], running[0])
+        seen.append(event["action"])
+        if event["action"] == "first":
+            await release.wait()
+        await original(self, event)
+        running[0] -= 1
+
+    async def receive(self, text_data=None, bytes_data=None):
+        running[0] += 1
+        most[0] = max(most[0], running[0])
+        seen.append(text_data)
+        running[0] -= 1
+
+    monkeypatch.setattr(ChatConsumer, "sidebar_changed", slow)
+    monkeypatch.setattr(ChatConsumer, "receive", receive)
+    cookie = await sync_to_async(session_cookie)(owner)
+    communicator, connected = await open_socket("/ws/chat/", cookie)
+    assert connected
+    group = events.user_group(owner.pk)
+    for action in ("first", "second", "third"):
+        await events.apublish(group, {"type": "sidebar.changed", "action": action})
+    # The first handler is still waiting: the others are held, not run beside it.
+    assert await communicator.receive_nothing(timeout=0.2)
+    assert seen == ["first"]
+    # A client's message, from the other source, waits its turn too.
+    await communicator.send_to(text_data="hello")
+    assert await communicator.receive_nothing(timeout=0.2)
+    assert seen == ["first"]
+    release.set()
+    frames = [await communicator.receive_from(timeout=5) for _ in range(3)]
+    await communicator.disconnect()
+    assert seen[0] == "first" and sorted(seen[1:]) == ["hello", "second", "third"]
+    assert most[0] == 1
+    assert all('id="sidebar-refresh"' in frame for frame in frames)
+
+
+async def test_a_disconnect_ends_the_consumer_and_leaves_its_groups(owner):
+    from channels.layers import get_channel_layer
+
+    cookie = await sync_to_async(session_cookie)(owner)
+    communicator, connected = await open_socket("/ws/chat/", cookie)
+    assert connected
+    await communicator.disconnect()
+    # The application returned by itself (StopConsumer), it was not cancelled.
+    assert communicator.future.done() and not communicator.future.cancelled()
+    assert communicator.future.exception() is None
+    layer = get_channel_layer()
+    if hasattr(layer, "groups"):  # the in-memory layer: nobody is left in the user's group
+        assert not layer.groups.get(events.user_group(owner.pk))
+
+
+async def test_an_error_in_an_event_handler_ends_the_consumer_with_that_error(owner):
+    cookie = await sync_to_async(session_cookie)(owner)
+    communicator, connected = await open_socket("/ws/chat/", cookie)
+    assert connected
+    await events.apublish(events.user_group(owner.pk), {"type": "no.such.event"})
+    with pytest.raises(ValueError, match="No handler for message type no.such.event"):
+        await communicator.wait(timeout=5)

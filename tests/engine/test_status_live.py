@@ -72,8 +72,10 @@ async def test_lock_stops_a_reply_in_progress_keeping_its_text(
     await database_sync_to_async(moderation.conversation_lock)(
         conversation=conversation, actor=None, reason="Paused by a moderator."
     )
-    reply = await sync_to_async(wait_final)(reply)
+    # The engine's task first: on the in-memory test database its writes share the one sync
+    # thread, which wait_final would hold while it polls.
     await engine.wait_for_running()
+    reply = await sync_to_async(wait_final)(reply)
     frames = await frames_until(communicator, lambda f: 'data-status="stopped"' in f)
     done = frames[-1]
     await communicator.disconnect()
