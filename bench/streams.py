@@ -229,22 +229,14 @@ class Bench:
         rss_before = sum(rss_kib(pid) for pid in self.pids)
         # The websocket clients run in a process of their own: the upstream's threads here
         # must not delay the moment a client sees a frame.
-        context = multiprocessing.get_context("spawn")
-        results, child_end = context.Pipe()
-        watcher = context.Process(
-            target=watch_replies,
-            args=(
-                watch_ports,
-                [f"/ws/chat/{public_id}/" for public_id in conversations],
-                sessions,
-                self.args.round_timeout,
-                child_end,
-            ),
+        watcher, results = await start_clients(
+            watch_replies,
+            watch_ports,
+            [f"/ws/chat/{public_id}/" for public_id in conversations],
+            sessions,
+            self.args.round_timeout,
         )
-        watcher.start()
         loop = asyncio.get_running_loop()
-        if await loop.run_in_executor(None, results.recv) != "connected":
-            raise SystemExit("the websocket clients could not connect")
         rss_connected = sum(rss_kib(pid) for pid in self.pids)
         log_offsets = [log_path.stat().st_size for _, _, log_path in self.servers]
         tags = [f"bench r{round_id} s{i}" for i in range(count)]
@@ -380,14 +372,9 @@ class Bench:
         """
         server = self.pids[0]
         rss_before = rss_kib(server)
-        context = multiprocessing.get_context("spawn")
-        pipe, child_end = context.Pipe()
-        holder = context.Process(target=hold_idle, args=(self.port, count, self.session, child_end))
         loop = asyncio.get_running_loop()
         started = time.monotonic()
-        holder.start()
-        if await loop.run_in_executor(None, pipe.recv) != "connected":
-            raise SystemExit("the idle websockets could not connect")
+        holder, pipe = await start_clients(hold_idle, self.port, count, self.session)
         connect_time = time.monotonic() - started
         await asyncio.sleep(self.args.idle_seconds)
         rss_after = rss_kib(server)
@@ -427,6 +414,21 @@ class Bench:
             "rss_mib": rss_after / 1024,
             "changes": changes,
         }
+
+
+async def start_clients(target, *args):
+    """Run target(*args, pipe) in a process of its own; return (process, pipe) once it connected.
+
+    The load clients never share a process with the upstream or each other's rounds, and
+    `target` sends "connected" on the pipe once its websockets are open.
+    """
+    context = multiprocessing.get_context("spawn")
+    pipe, child_end = context.Pipe()
+    process = context.Process(target=target, args=(*args, child_end))
+    process.start()
+    if await asyncio.get_running_loop().run_in_executor(None, pipe.recv) != "connected":
+        raise SystemExit("the websocket clients could not connect")
+    return process, pipe
 
 
 async def open_websockets(ports: list[int], paths: list[str], sessions: list[str]) -> list:

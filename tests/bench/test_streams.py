@@ -9,7 +9,7 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parents[2]
 
 
-def test_streams_finish_and_every_idle_socket_gets_every_sidebar_change(tmp_path):
+def test_streams_finish_and_every_idle_socket_gets_every_sidebar_change():
     # A scratch SQLite file and the in-memory layer, whatever the suite runs on.
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
     result = subprocess.run(
